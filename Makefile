@@ -1,0 +1,77 @@
+# lua-personalize: build, test, check, bench.
+#
+#   make              build personalize/core.so for Lua 5.4 (build/lua5.4/)
+#   make LUA=luajit   build it for LuaJIT / OpenResty (build/luajit/)
+#   make test         install what is missing, build both, run every spec under both
+#   make demo         the main job: a real signed request against a local peer
+#   make models       regenerate lua/personalize/models/ from ../shared/aws-models
+#   make bench        benchmarks that print ratios against a baseline
+#   make deps         install Debian packages that are missing (idempotent)
+
+LUA        ?= lua5.4
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD      := build/$(LUA)
+CORE       := $(BUILD)/personalize/core.so
+
+ifeq ($(LUA),luajit)
+LUA_PC := luajit
+else
+LUA_PC := lua5.4
+endif
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual -Wformat=2 -Wundef -Wvla
+ifdef CI
+WERROR   := -Werror
+endif
+OPT      ?= -O2 -g
+CFLAGS   += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(WERROR) \
+            -DOPENSSL_API_COMPAT=0x10100000L \
+            $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libcurl openssl)
+# No -llua: the module resolves Lua's symbols from the host interpreter.
+LIBS     := $(shell $(PKG_CONFIG) --libs libcurl openssl)
+LDFLAGS  += -shared
+
+SRCS     := $(wildcard src/*.c)
+OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
+HDRS     := $(wildcard src/*.h)
+
+SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
+            LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
+BUSTED   ?= /usr/bin/busted
+
+.PHONY: all test test-one deps models demo bench clean
+
+all: $(CORE)
+
+$(BUILD)/obj/%.o: src/%.c $(HDRS) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(CORE): $(OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+deps:
+	@sh tools/deps.sh
+
+# The test command of the README: everything, under both interpreters.
+test: deps
+	$(MAKE) test-one LUA=lua5.4
+	$(MAKE) test-one LUA=luajit
+
+test-one: $(CORE)
+	$(SPEC_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS) spec
+
+models:
+	$(LUA) tools/gen_models.lua ../shared/aws-models lua/personalize/models
+
+demo: deps $(CORE)
+	$(SPEC_ENV) $(LUA) examples/demo.lua
+
+bench: deps $(CORE)
+	$(SPEC_ENV) $(LUA) bench/run.lua
+
+clean:
+	rm -rf build
