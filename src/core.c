@@ -5,15 +5,59 @@
  * SigV4 canonicalisation and signing, and HTTP through libcurl. Every
  * policy (defaults, endpoints, retries, validation) lives in Lua.
  */
+#include <errno.h>
+#include <time.h>
+
 #include "core.h"
 
 #define PZ_CORE_VERSION "0.1.0"
 
 int luaopen_personalize_core(lua_State *L);
 
+/* core.sleep(seconds): blocks the calling thread (not for OpenResty). */
+static int core_sleep(lua_State *L)
+{
+	lua_Number s = luaL_checknumber(L, 1);
+	struct timespec ts;
+
+	luaL_argcheck(L, s >= 0 && s <= 86400, 1, "expected 0 to 86400 seconds");
+	ts.tv_sec = (time_t)s;
+	ts.tv_nsec = (long)((s - (lua_Number)ts.tv_sec) * 1e9);
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	return 0;
+}
+
+/* core.now() -> monotonic seconds (float), for timing and deadlines */
+static int core_now(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+	return 1;
+}
+
+/* core.time() -> wall-clock seconds since the epoch (float) */
+static int core_time(lua_State *L)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec * 1e-9);
+	return 1;
+}
+
+static const luaL_Reg core_functions[] = {
+	{ "sleep", core_sleep },
+	{ "now", core_now },
+	{ "time", core_time },
+	{ NULL, NULL }
+};
+
 int luaopen_personalize_core(lua_State *L)
 {
-	lua_newtable(L);
+	pz_newlib(L, core_functions);
 	lua_pushliteral(L, PZ_CORE_VERSION);
 	lua_setfield(L, -2, "_VERSION");
 	pz_open_crypto(L);

@@ -205,7 +205,15 @@ function _M.string_to_sign(req)
   return (run(req, req.presign, true).string_to_sign)
 end
 
--- The signer's full answer; for the client's hot path and for specs.
+-- The signer's full answer; for specs and tools.
 _M.run = run
+
+-- The Authorization header for a request the caller has fully prepared
+-- (Host and X-Amz-Date among `headers`): the client's hot path, with no
+-- URL parsing and no copies. Path normalisation and double encoding on.
+function _M.authorize(method, path, query, headers, payload_hash, creds, amz_date, region, service)
+  return (signer:sign(method, path, query, headers, payload_hash, creds.access_key_id,
+    creds.secret_access_key, amz_date, region, service, true, true, false))
+end
 
 return _M

@@ -1,0 +1,215 @@
+-- One client per service: validate -> build -> sign -> send -> parse.
+--
+--   local client = client.new("personalize", { region = "us-east-1" })
+--   local res, err = client:create_schema{ name = "x", schema = json_text }
+--
+-- Methods are the snake_case names of the model's operations, resolved on
+-- first use. Parameters and results use the API's member names. Every
+-- call returns the result table (with ResponseMetadata) or nil and an
+-- error object (personalize.errors). Misuse of the API (unknown service,
+-- bad options) raises.
+local core = require "personalize.core"
+local config = require "personalize.config"
+local credentials = require "personalize.credentials"
+local errors = require "personalize.errors"
+local retry = require "personalize.retry"
+local sigv4 = require "personalize.sigv4"
+local validate = require "personalize.validate"
+
+local setmetatable, rawget, type, tostring, error = setmetatable, rawget, type, tostring, error
+local sha256_hex, now, wall_time = core.sha256_hex, core.now, core.time
+local floor = math.floor
+
+local _M = {}
+
+-- Services this client speaks: model module and wire protocol.
+local SERVICES = {
+  ["personalize"] = { model = "personalize.models.personalize",
+                      protocol = "personalize.protocol.aws_json" },
+  ["personalize-runtime"] = { model = "personalize.models.personalize_runtime",
+                              protocol = "personalize.protocol.rest_json" },
+  ["personalize-events"] = { model = "personalize.models.personalize_events",
+                             protocol = "personalize.protocol.rest_json" },
+}
+_M.SERVICES = SERVICES
+
+-- "CreateDatasetImportJob" -> "create_dataset_import_job"
+function _M.snake_case(name)
+  local s = name:gsub("(%u)(%u%l)", "%1_%2"):gsub("([%l%d])(%u)", "%1_%2")
+  return s:lower()
+end
+
+-- Per service, built once: the model, the protocol and snake -> operation.
+local services_loaded = {}
+local function load_service(service)
+  local loaded = services_loaded[service]
+  if loaded then return loaded end
+  local def = SERVICES[service]
+  local model = require(def.model)
+  local by_method = {}
+  for name, op in pairs(model.operations) do by_method[_M.snake_case(name)] = op end
+  loaded = { model = model, protocol = require(def.protocol), by_method = by_method }
+  services_loaded[service] = loaded
+  return loaded
+end
+
+local Client = {}
+
+local method_cache = setmetatable({}, { __mode = "k" })
+
+-- Unknown keys resolve to operation methods (cached per operation).
+function Client.__index(self, key)
+  local m = Client[key]
+  if m ~= nil then return m end
+  local op = rawget(self, "_service").by_method[key]
+  if not op then return nil end
+  local f = method_cache[op]
+  if not f then
+    f = function(client, params) return client:call(op.name, params) end
+    method_cache[op] = f
+  end
+  return f
+end
+
+function Client.__tostring(self)
+  return ("personalize.client (%s, %s, %s)"):format(self.service, self.region, self.endpoint)
+end
+
+-- The snake_case names of every operation, sorted.
+function Client:operations()
+  local names = {}
+  for k in pairs(self._service.by_method) do names[#names + 1] = k end
+  table.sort(names)
+  return names
+end
+
+local function debug_sink(opt)
+  if opt == true then
+    return function(line) io.stderr:write(line, "\n") end
+  end
+  if type(opt) == "function" then return opt end
+  return nil
+end
+
+-- Cached X-Amz-Date: one os.date per second of wall-clock time.
+local last_second, last_date
+local function amz_date()
+  local t = floor(wall_time())
+  if t ~= last_second then
+    last_second, last_date = t, sigv4.amz_date(t)
+  end
+  return last_date
+end
+
+function _M.new(service, opts)
+  if type(service) ~= "string" then error("personalize.client: service name expected", 2) end
+  service = service:gsub("_", "-")
+  if not SERVICES[service] then
+    local names = {}
+    for k in pairs(SERVICES) do names[#names + 1] = k end
+    table.sort(names)
+    error(("personalize.client: unknown service %q (known: %s)"):format(service, table.concat(names, ", ")), 2)
+  end
+  opts = opts or {}
+  if type(opts) ~= "table" then error("personalize.client: options must be a table", 2) end
+
+  local svc = load_service(service)
+  local region, err = config.region(opts)
+  if not region then error("personalize.client: " .. err, 2) end
+  local endpoint
+  endpoint, err = config.endpoint(svc.model, region, opts)
+  if not endpoint then error("personalize.client: " .. err, 2) end
+  local url = sigv4.parse_url(endpoint)
+
+  local transport = opts.transport
+  if not transport then
+    transport = require("personalize.transport.curl").new {
+      ca_bundle = opts.ca_bundle, verify_tls = opts.verify_tls,
+      connect_timeout = opts.connect_timeout, timeout = opts.read_timeout or opts.timeout,
+      proxy = opts.proxy, user_agent = "lua-personalize/" .. require("personalize.version"),
+    }
+  end
+
+  return setmetatable({
+    service = service,
+    region = region,
+    endpoint = endpoint,
+    signing_name = svc.model.metadata.signingName or "personalize",
+    max_attempts = retry.max_attempts(opts),
+    transport = transport,
+    _service = svc,
+    _host = sigv4.host_header(url),
+    _credentials = credentials.resolve(opts),
+    _debug = debug_sink(opts.debug),
+  }, Client)
+end
+
+local function fail(fields, op_name)
+  fields.operation = op_name
+  return nil, errors.new(fields)
+end
+
+-- Sends one signed attempt; returns result or nil, error fields.
+local function attempt(self, op, creds, method, path, query, headers, body, payload_hash)
+  local svc = self._service
+  headers.Host = self._host
+  headers["X-Amz-Date"] = amz_date()
+  headers["X-Amz-Security-Token"] = creds.session_token
+  headers.Authorization = nil
+  local authorization = sigv4.authorize(method, path, query, headers, payload_hash,
+    creds, headers["X-Amz-Date"], self.region, self.signing_name)
+  headers.Authorization = authorization
+  local url = self.endpoint .. path .. (query and ("?" .. query) or "")
+  local started = self._debug and now()
+  local status, rheaders, rbody = self.transport:send {
+    method = method, url = url, headers = headers, body = body,
+  }
+  if self._debug then
+    self._debug(("personalize: %s %s %s -> %s in %.1f ms%s"):format(
+      op.name, method, url, tostring(status or rheaders), (now() - started) * 1000,
+      status and rheaders["x-amzn-requestid"] and (" (request id " .. rheaders["x-amzn-requestid"] .. ")") or ""))
+  end
+  if not status then
+    return nil, { code = rheaders, message = rbody }
+  end
+  return svc.protocol.parse(svc.model, op, status, rheaders, rbody)
+end
+
+-- Calls operation `op_name` (the API's name, "DescribeSchema") with
+-- `params`. Returns the result or nil and an error.
+function Client:call(op_name, params)
+  local svc = self._service
+  local op = svc.model.operations[op_name]
+  if not op then error(("%s has no operation %s"):format(self.service, tostring(op_name)), 2) end
+  if params ~= nil and type(params) ~= "table" then
+    return fail({ code = "ParamValidation", message = validate.message(
+      { { path = "", reason = "parameters must be a table, got " .. type(params) } }, op_name) }, op_name)
+  end
+
+  local problems = validate.check(svc.model, op.input, params)
+  if problems then
+    return fail({ code = "ParamValidation", message = validate.message(problems, op_name),
+                  problems = problems, retryable = false }, op_name)
+  end
+
+  local method, path, query, headers, body = svc.protocol.build(svc.model, op, params)
+  local creds, cerr = self._credentials:get()
+  if not creds then
+    return fail({ code = "NoCredentialsError", message = cerr, retryable = false }, op_name)
+  end
+  local payload_hash = sha256_hex(body)
+
+  local tries = 0
+  while true do
+    tries = tries + 1
+    local res, fields = attempt(self, op, creds, method, path, query, headers, body, payload_hash)
+    if res then return res end
+    local err = errors.new(fields)
+    err.operation = op_name
+    err.attempts = tries
+    if not err.retryable or tries >= self.max_attempts then return nil, err end
+    self.transport.sleep(retry.delay(tries))
+  end
+end
+
+return _M

@@ -1,0 +1,69 @@
+-- Error objects: every failure a call returns as `nil, err`.
+--
+--   err.code        "ResourceNotFoundException", "ParamValidation",
+--                   "EndpointConnectionError", "ReadTimeoutError", ...
+--   err.message     the service's message, or ours
+--   err.status      HTTP status (nil when no response arrived)
+--   err.request_id  x-amzn-requestid of the response
+--   err.operation   "DescribeSchema"
+--   err.retryable   true when trying again may succeed
+--   tostring(err)   "An error occurred (Code) when calling the Op operation: message"
+--
+-- An error never holds credentials, headers or request bodies.
+local setmetatable, getmetatable, tostring, type = setmetatable, getmetatable, tostring, type
+
+local _M = {}
+
+local Error = {}
+Error.__index = Error
+
+function Error.__tostring(e)
+  if e.code == "ParamValidation" then return e.message end
+  if e.operation then
+    return ("An error occurred (%s) when calling the %s operation: %s")
+      :format(tostring(e.code), e.operation, tostring(e.message))
+  end
+  return ("%s: %s"):format(tostring(e.code), tostring(e.message))
+end
+
+-- Codes that mean "slow down" (botocore's standard retry mode list).
+local THROTTLING = {
+  Throttling = true, ThrottlingException = true, ThrottledException = true,
+  RequestThrottledException = true, TooManyRequestsException = true,
+  ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
+  RequestLimitExceeded = true, BandwidthLimitExceeded = true, SlowDown = true,
+  RequestThrottled = true, EC2ThrottledException = true,
+  PriorRequestNotComplete = true,
+}
+-- Codes and statuses that are transient faults.
+local TRANSIENT = {
+  RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
+  InternalFailure = true, ServiceUnavailable = true,
+  EndpointConnectionError = true, ConnectTimeoutError = true,
+  ReadTimeoutError = true, HTTPClientError = true,
+}
+local TRANSIENT_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
+
+function _M.is_throttling(code)
+  return THROTTLING[code] == true
+end
+
+-- Whether an error with this code and status may succeed when retried.
+function _M.retryable(code, status)
+  return THROTTLING[code] == true or TRANSIENT[code] == true
+    or (status ~= nil and TRANSIENT_STATUS[status] == true)
+end
+
+-- A new error; `fields` must carry at least code and message.
+function _M.new(fields)
+  if fields.retryable == nil then
+    fields.retryable = _M.retryable(fields.code, fields.status)
+  end
+  return setmetatable(fields, Error)
+end
+
+function _M.is_error(v)
+  return type(v) == "table" and getmetatable(v) == Error
+end
+
+return _M

@@ -1,0 +1,147 @@
+-- JSON driven by the service model.
+--
+-- encode(model, shape_name, value) writes exactly what the API expects:
+-- lists as arrays (`[]` when empty), maps and structures as objects,
+-- `jsonvalue` members (the `properties` of events, items, users and
+-- actions) as a JSON document inside a string, timestamps as epoch
+-- seconds. Only members of the shape are written, in sorted order, so the
+-- same parameters always give the same bytes. Call it on validated input.
+--
+-- decode(text) parses a response body; JSON null becomes nil.
+local cjson = require "cjson.safe"
+
+local type, pairs, tostring, error = type, pairs, tostring, error
+local floor, huge = math.floor, math.huge
+local str_format = string.format
+local concat, sort = table.concat, table.sort
+
+local _M = {}
+
+local codec = cjson.new()
+codec.encode_number_precision(14)
+codec.decode_max_depth(128)
+local cjson_encode = codec.encode
+local null = codec.null
+local find, gsub = string.find, string.gsub
+
+-- cjson writes '/' as "\/"; every '/' it writes is escaped that way, so
+-- undoing it is exact, and ARNs and URLs stay readable on the wire.
+local function encode_string(v)
+  local s, err = cjson_encode(v)
+  if s and find(s, "/", 1, true) then s = gsub(s, "\\/", "/") end
+  return s, err
+end
+
+local function encode_number(n)
+  if n ~= n or n == huge or n == -huge then
+    error("cannot encode " .. tostring(n) .. " in JSON")
+  end
+  if n == floor(n) and n > -2^53 and n < 2^53 then
+    return str_format("%d", n)
+  end
+  return str_format("%.17g", n)
+end
+_M.encode_number = encode_number
+
+local encode_value
+
+-- Sorted keys of a table (maps and structures).
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  sort(keys)
+  return keys
+end
+
+-- `members` filters the structure's members to those in the body (nil:
+-- all); protocols pass it to leave out header/URI members.
+local function encode_structure(model, shape, value, out, in_body)
+  out[#out + 1] = "{"
+  local first = true
+  local members = shape.members
+  for _, name in ipairs(sorted_keys(value)) do
+    local member = members[name]
+    if member and (not in_body or not member.location) then
+      if not first then out[#out + 1] = "," end
+      first = false
+      out[#out + 1] = encode_string(name)
+      out[#out + 1] = ":"
+      local v = value[name]
+      if member.jsonvalue then
+        local doc = v
+        if type(v) ~= "string" then
+          local err
+          doc, err = encode_string(v)
+          if not doc then error("cannot encode " .. name .. " as JSON: " .. err) end
+        end
+        out[#out + 1] = encode_string(doc)
+      else
+        encode_value(model, member.shape, v, out)
+      end
+    end
+  end
+  out[#out + 1] = "}"
+end
+
+function encode_value(model, shape_name, value, out)
+  local shape = model.shapes[shape_name]
+  local t = shape.type
+  if t == "structure" then
+    encode_structure(model, shape, value, out, false)
+  elseif t == "list" then
+    out[#out + 1] = "["
+    local member = shape.member.shape
+    for i = 1, #value do
+      if i > 1 then out[#out + 1] = "," end
+      encode_value(model, member, value[i], out)
+    end
+    out[#out + 1] = "]"
+  elseif t == "map" then
+    out[#out + 1] = "{"
+    local vshape = shape.value.shape
+    for i, k in ipairs(sorted_keys(value)) do
+      if i > 1 then out[#out + 1] = "," end
+      out[#out + 1] = encode_string(tostring(k))
+      out[#out + 1] = ":"
+      encode_value(model, vshape, value[k], out)
+    end
+    out[#out + 1] = "}"
+  elseif t == "string" then
+    out[#out + 1] = encode_string(value)
+  elseif t == "boolean" then
+    out[#out + 1] = value and "true" or "false"
+  elseif t == "integer" or t == "long" or t == "float" or t == "double"
+      or t == "timestamp" then
+    out[#out + 1] = encode_number(value)
+  else
+    error("cannot encode shape type " .. tostring(t))
+  end
+end
+
+-- The JSON body for the body members of structure `shape_name`.
+function _M.encode(model, shape_name, value)
+  local out = {}
+  encode_structure(model, model.shapes[shape_name], value or {}, out, true)
+  return concat(out)
+end
+
+local function strip_null(v)
+  if type(v) == "table" then
+    for k, x in pairs(v) do
+      if x == null then v[k] = nil else strip_null(x) end
+    end
+  end
+  return v
+end
+
+-- Parses `text`; returns the value or nil and a message.
+function _M.decode(text)
+  if text == nil or text == "" then return {} end
+  local v, err = codec.decode(text)
+  if v == nil then return nil, err end
+  return strip_null(v)
+end
+
+_M.null = null
+
+return _M
