@@ -41,7 +41,7 @@ SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
 BUSTED   ?= /usr/bin/busted
 
-.PHONY: all test test-one deps models demo bench clean
+.PHONY: all test test-one deps models demo bench clean lint
 
 all: $(CORE)
 
@@ -70,8 +70,26 @@ models:
 demo: deps $(CORE)
 	$(SPEC_ENV) $(LUA) examples/demo.lua
 
-bench: deps $(CORE)
-	$(SPEC_ENV) $(LUA) bench/run.lua
+build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Isrc -o $@ bench/sign_loop.c src/sigv4.c $(LIBS)
+
+bench: deps $(CORE) build/bench/sign_loop
+	$(SPEC_ENV) lua5.4 bench/run.lua
+	$(MAKE) --no-print-directory $(CORE) LUA=luajit
+	$(SPEC_ENV:$(BUILD)=build/luajit) luajit bench/run.lua
 
 clean:
 	rm -rf build
+
+# Static checks: luacheck over the Lua, cppcheck and gcc's analyzer over src/.
+ANALYZE_FLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x10100000L \
+                $(shell $(PKG_CONFIG) --cflags lua5.4 libcurl openssl)
+lint: deps
+	luacheck $(wildcard lua spec examples bin tools bench)
+	cppcheck --enable=warning,style,performance,portability --inline-suppr \
+	  --error-exitcode=1 -q --std=c99 -Isrc -I/usr/include/lua5.4 $(SRCS)
+	@for f in $(SRCS); do \
+	  echo "gcc -fanalyzer $$f"; \
+	  $(CC) -fanalyzer -Werror $(ANALYZE_FLAGS) -c $$f -o /dev/null || exit 1; \
+	done

@@ -106,8 +106,10 @@ static void reserve_headers(lua_State *L, struct signer *s, size_t n)
 	while (cap < n)
 		cap *= 2;
 	h = realloc(s->headers, cap * sizeof *h);
-	if (h == NULL)
+	if (h == NULL) {
 		luaL_error(L, "not enough memory for %d headers", (int)n);
+		return;	/* not reached: luaL_error does not return */
+	}
 	s->headers = h;
 	s->headers_cap = cap;
 }

@@ -1,0 +1,7 @@
+-- luacheck: no globals, no unused variables, code that runs on 5.1 through 5.4.
+std = "max"
+max_line_length = 140
+exclude_files = { "lua/personalize/models/*.lua", "build/**" }
+
+files["spec/**/*_spec.lua"] = { std = "+busted" }
+files["bench/**"] = { globals = { "jit" } }
