@@ -26,7 +26,7 @@ ifdef CI
 WERROR   := -Werror
 endif
 OPT      ?= -O2 -g
-CFLAGS   += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC $(OPT) $(WARN) $(WERROR) \
+CFLAGS   += -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden $(OPT) $(WARN) $(WERROR) \
             -DOPENSSL_API_COMPAT=0x10100000L \
             $(shell $(PKG_CONFIG) --cflags $(LUA_PC) libcurl openssl)
 # No -llua: the module resolves Lua's symbols from the host interpreter.
@@ -93,3 +93,5 @@ lint: deps
 	  echo "gcc -fanalyzer $$f"; \
 	  $(CC) -fanalyzer -Werror $(ANALYZE_FLAGS) -c $$f -o /dev/null || exit 1; \
 	done
+
+include check.mk

@@ -12,7 +12,14 @@
 
 #define PZ_CORE_VERSION "0.1.0"
 
-int luaopen_personalize_core(lua_State *L);
+/* The one symbol the module exports (the Makefile hides the rest). */
+#if defined(__GNUC__)
+#define PZ_EXPORT __attribute__((visibility("default")))
+#else
+#define PZ_EXPORT
+#endif
+
+PZ_EXPORT int luaopen_personalize_core(lua_State *L);
 
 /* core.sleep(seconds): blocks the calling thread (not for OpenResty). */
 static int core_sleep(lua_State *L)
@@ -55,7 +62,7 @@ static const luaL_Reg core_functions[] = {
 	{ NULL, NULL }
 };
 
-int luaopen_personalize_core(lua_State *L)
+PZ_EXPORT int luaopen_personalize_core(lua_State *L)
 {
 	pz_newlib(L, core_functions);
 	lua_pushliteral(L, PZ_CORE_VERSION);

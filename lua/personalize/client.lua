@@ -182,8 +182,9 @@ function Client:call(op_name, params)
   local op = svc.model.operations[op_name]
   if not op then error(("%s has no operation %s"):format(self.service, tostring(op_name)), 2) end
   if params ~= nil and type(params) ~= "table" then
-    return fail({ code = "ParamValidation", message = validate.message(
-      { { path = "", reason = "parameters must be a table, got " .. type(params) } }, op_name) }, op_name)
+    local problems = { { path = "", reason = "parameters must be a table, got " .. type(params) } }
+    return fail({ code = "ParamValidation", message = validate.message(problems, op_name),
+                  problems = problems, retryable = false }, op_name)
   end
 
   local problems = validate.check(svc.model, op.input, params)

@@ -7,7 +7,7 @@
 -- AWS_DEFAULT_REGION. The endpoint is the `endpoint` option, or the
 -- service's default https://<endpointPrefix>.<region>.amazonaws.com
 -- (amazonaws.com.cn in China regions).
-local getenv = os.getenv
+local getenv, type = os.getenv, type
 
 local _M = {}
 
@@ -16,6 +16,9 @@ local function nonempty(s)
 end
 
 function _M.region(opts)
+  if opts.region ~= nil and type(opts.region) ~= "string" then
+    return nil, "the region option must be a string, got " .. type(opts.region)
+  end
   local region = nonempty(opts.region) or nonempty(getenv("AWS_REGION"))
     or nonempty(getenv("AWS_DEFAULT_REGION"))
   if not region then

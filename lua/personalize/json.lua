@@ -10,7 +10,7 @@
 -- decode(text) parses a response body; JSON null becomes nil.
 local cjson = require "cjson.safe"
 
-local type, pairs, tostring, error = type, pairs, tostring, error
+local type, pairs, tostring, tonumber, error, pcall = type, pairs, tostring, tonumber, error, pcall
 local floor, huge = math.floor, math.huge
 local str_format = string.format
 local concat, sort = table.concat, table.sort
@@ -39,9 +39,70 @@ local function encode_number(n)
   if n == floor(n) and n > -2^53 and n < 2^53 then
     return str_format("%d", n)
   end
-  return str_format("%.17g", n)
+  -- The shortest of 15, 16 or 17 digits that reads back as the same double.
+  local s = str_format("%.15g", n)
+  if tonumber(s) ~= n then
+    s = str_format("%.16g", n)
+    if tonumber(s) ~= n then s = str_format("%.17g", n) end
+  end
+  return s
 end
 _M.encode_number = encode_number
+
+-- A Lua value as a JSON document (a `jsonvalue` member given as a table):
+-- tables whose keys are exactly 1..n are arrays, other tables objects with
+-- sorted keys (`{}` when empty), so the bytes do not depend on the order
+-- of `pairs`. Raises on values JSON cannot hold.
+local function encode_document(v, out, depth)
+  local t = type(v)
+  if t == "string" then
+    out[#out + 1] = encode_string(v)
+  elseif t == "number" then
+    out[#out + 1] = encode_number(v)
+  elseif t == "boolean" then
+    out[#out + 1] = v and "true" or "false"
+  elseif v == null then
+    out[#out + 1] = "null"
+  elseif t == "table" then
+    if depth > 100 then error("nested too deeply (a cycle?)", 0) end
+    local n, count, keys, indices = #v, 0, {}, true
+    for k in pairs(v) do
+      count = count + 1
+      local tk = type(k)
+      if tk == "number" then
+        keys[count] = encode_number(k)
+        if k < 1 or k > n or k % 1 ~= 0 then indices = false end
+      elseif tk == "string" then
+        keys[count] = k
+        indices = false
+      else
+        error("cannot encode a " .. tk .. " key", 0)
+      end
+    end
+    if indices and n > 0 and count == n then
+      out[#out + 1] = "["
+      for i = 1, n do
+        if i > 1 then out[#out + 1] = "," end
+        encode_document(v[i], out, depth + 1)
+      end
+      out[#out + 1] = "]"
+      return
+    end
+    local by_text = {}
+    for k in pairs(v) do by_text[type(k) == "number" and encode_number(k) or k] = v[k] end
+    sort(keys)
+    out[#out + 1] = "{"
+    for i, k in ipairs(keys) do
+      if i > 1 then out[#out + 1] = "," end
+      out[#out + 1] = encode_string(k)
+      out[#out + 1] = ":"
+      encode_document(by_text[k], out, depth + 1)
+    end
+    out[#out + 1] = "}"
+  else
+    error("cannot encode a " .. t, 0)
+  end
+end
 
 local encode_value
 
@@ -70,9 +131,10 @@ local function encode_structure(model, shape, value, out, in_body)
       if member.jsonvalue then
         local doc = v
         if type(v) ~= "string" then
-          local err
-          doc, err = encode_string(v)
-          if not doc then error("cannot encode " .. name .. " as JSON: " .. err) end
+          local parts = {}
+          local ok, err = pcall(encode_document, v, parts, 1)
+          if not ok then error("cannot encode " .. name .. " as JSON: " .. tostring(err), 0) end
+          doc = concat(parts)
         end
         out[#out + 1] = encode_string(doc)
       else

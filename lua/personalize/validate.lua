@@ -128,13 +128,14 @@ function check_value(problems, model, path, shape_name, v)
   elseif t == "list" then ok = tv == "table" and is_list(v)
   elseif t == "string" or t == "blob" then ok = tv == "string"
   elseif t == "boolean" then ok = tv == "boolean"
-  elseif t == "integer" or t == "long" then ok = tv == "number" and v == floor(v)
+  elseif t == "integer" or t == "long" then
+    ok = tv == "number" and v == floor(v) and v ~= huge and v ~= -huge
   elseif t == "float" or t == "double" or t == "timestamp" then
     ok = tv == "number" and v == v and v ~= huge and v ~= -huge
   end
   if not ok then
     add(problems, path, str_format("expected %s, got %s", TYPE_NAMES[t] or t,
-      tv == "table" and "a table" or (tv .. " " .. describe(v))))
+      (tv == "table" or tv == "nil") and ("a " .. tv) or (tv .. " " .. describe(v))))
     return
   end
   if t == "structure" then

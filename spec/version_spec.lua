@@ -1,0 +1,106 @@
+-- One version, and a rockspec that installs every module we ship.
+local personalize = require "personalize"
+local core = require "personalize.core"
+
+local ROCKSPEC = "personalize-scm-1.rockspec"
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+-- Loads the rockspec (a Lua chunk) into a table of its globals.
+local function load_rockspec()
+  local text = assert(read(ROCKSPEC), ROCKSPEC .. " is missing")
+  local env = {}
+  local chunk = assert(load(text, "@" .. ROCKSPEC, "t", env))
+  chunk()
+  return env
+end
+
+local function lines_of(cmd)
+  local p = io.popen(cmd)
+  local out = {}
+  for line in p:lines() do out[#out + 1] = line end
+  p:close()
+  table.sort(out)
+  return out
+end
+
+-- "lua/personalize/protocol/aws_json.lua" -> "personalize.protocol.aws_json"
+local function module_name(path)
+  local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
+  return name
+end
+
+describe("version", function()
+  it("is the same in Lua and in the C core", function()
+    assert.is_string(personalize._VERSION)
+    assert.are.equal(personalize._VERSION, core._VERSION)
+    assert.are.equal(personalize._VERSION, require "personalize.version")
+  end)
+
+  it("looks like MAJOR.MINOR.PATCH", function()
+    assert.matches("^%d+%.%d+%.%d+$", personalize._VERSION)
+  end)
+end)
+
+describe("the rockspec", function()
+  it("exists and names the package personalize", function()
+    local spec = load_rockspec()
+    assert.are.equal("personalize", spec.package)
+    assert.are.equal("scm-1", spec.version)
+    assert.are.equal("builtin", spec.build.type)
+  end)
+
+  it("has the file name of its package and version", function()
+    local spec = load_rockspec()
+    assert.are.equal(ROCKSPEC, spec.package .. "-" .. spec.version .. ".rockspec")
+  end)
+
+  it("lists every lua/personalize/**/*.lua file as its module", function()
+    local modules = load_rockspec().build.modules
+    local files = lines_of("find lua -name '*.lua'")
+    assert.is_true(#files >= 15)
+    local missing = {}
+    for _, file in ipairs(files) do
+      if modules[module_name(file)] ~= file then missing[#missing + 1] = module_name(file) .. " = " .. file end
+    end
+    assert.are.same({}, missing)
+  end)
+
+  it("lists no Lua module whose file is missing", function()
+    local gone = {}
+    for name, source in pairs(load_rockspec().build.modules) do
+      if type(source) == "string" then
+        if not read(source) then gone[#gone + 1] = name .. " = " .. source end
+        assert.are.equal(name, module_name(source))
+      end
+    end
+    table.sort(gone)
+    assert.are.same({}, gone)
+  end)
+
+  it("builds personalize.core from every C file in src/", function()
+    local core_spec = load_rockspec().build.modules["personalize.core"]
+    assert.is_table(core_spec)
+    local listed = {}
+    for _, source in ipairs(core_spec.sources) do listed[source] = true end
+    local missing = {}
+    for _, file in ipairs(lines_of("ls src/*.c")) do
+      if not listed[file] then missing[#missing + 1] = file end
+    end
+    assert.are.same({}, missing)
+  end)
+
+  it("depends on lua-cjson", function()
+    local found = false
+    for _, dep in ipairs(load_rockspec().dependencies) do
+      if dep:match("^lua%-cjson") then found = true end
+    end
+    assert.is_true(found)
+  end)
+end)
