@@ -13,9 +13,11 @@ libcurl), model-driven parameter validation and JSON through lua-cjson.
 ]],
   license = "Apache-2.0",
 }
+-- lua-cjson is needed at run time too; it is not listed here so that
+-- `luarocks make` works offline against Debian's lua-cjson package
+-- (which LuaRocks cannot see). `make deps` installs it.
 dependencies = {
   "lua >= 5.1",
-  "lua-cjson",
 }
 external_dependencies = {
   CURL = { library = "curl" },

@@ -173,9 +173,10 @@ describe("core.http", function()
       assert.equal(404, status)
       assert.equal("application/json", headers["content-type"])
       assert.equal("GET", cjson.decode(body).method)
-      status, _, body = h:request{ url = srv.url .. "/?status=503" }
+      status = h:request{ url = srv.url .. "/?status=503" }
       assert.equal(503, status)
-      status, _, body = h:request{ url = srv.url .. "/?status=204" }
+      status, headers, body = h:request{ url = srv.url .. "/?status=204" }
+      assert.is_table(headers)
       assert.equal(204, status)
       assert.equal("", body)
     end)
@@ -615,7 +616,7 @@ describe("core.multi", function()
   it("keeps any Lua value as id, and the body alive through GC", function()
     local m = core.multi()
     local h = core.http()
-    local key, expected = {}, nil
+    local key, expected = {}, nil -- luacheck: ignore 311
     do
       -- A fresh string, referenced by nothing but the multi once added.
       local body = ("payload-"):rep(20000) .. tostring(socket.gettime())
