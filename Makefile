@@ -41,7 +41,7 @@ SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
 BUSTED   ?= /usr/bin/busted
 
-.PHONY: all test test-one deps models demo bench clean lint
+.PHONY: all test test-one deps models demo bench bench-one clean lint
 
 all: $(CORE)
 
@@ -74,10 +74,12 @@ build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ bench/sign_loop.c src/sigv4.c $(LIBS)
 
-bench: deps $(CORE) build/bench/sign_loop
-	$(SPEC_ENV) lua5.4 bench/run.lua
-	$(MAKE) --no-print-directory $(CORE) LUA=luajit
-	$(SPEC_ENV:$(BUILD)=build/luajit) luajit bench/run.lua
+bench: deps
+	$(MAKE) --no-print-directory bench-one LUA=lua5.4
+	$(MAKE) --no-print-directory bench-one LUA=luajit
+
+bench-one: $(CORE) build/bench/sign_loop
+	$(SPEC_ENV) $(LUA) bench/run.lua
 
 clean:
 	rm -rf build
