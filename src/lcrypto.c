@@ -18,7 +18,7 @@ static int crypto_sha256(lua_State *L)
 	const char *s = luaL_checklstring(L, 1, &n);
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	SHA256((const unsigned char *)s, n, md);
+	sigv4_sha256(s, n, md);
 	lua_pushlstring(L, (const char *)md, sizeof md);
 	return 1;
 }

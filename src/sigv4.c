@@ -338,8 +338,13 @@ static int is_space(char c)
 int sigv4_canonical_header_value(struct pz_buf *b, const char *v, size_t n)
 {
 	size_t i = 0;
-	int pending_space = 0;
+	int pending_space = 0, rc;
+	char *o;
 
+	/* The value never grows: reserve once, then write directly. */
+	if ((rc = buf_reserve(b, n)) != SIGV4_OK)
+		return rc;
+	o = b->p + b->len;
 	while (i < n && is_space(v[i]))
 		i++;
 	for (; i < n; i++) {
@@ -347,13 +352,14 @@ int sigv4_canonical_header_value(struct pz_buf *b, const char *v, size_t n)
 			pending_space = 1;
 			continue;
 		}
-		if (pending_space && pz_buf_addc(b, ' '))
-			return b->err;
+		if (pending_space)
+			*o++ = ' ';
 		pending_space = 0;
-		if (pz_buf_addc(b, v[i]))
-			return b->err;
+		*o++ = v[i];
 	}
-	return b->err;
+	b->len = (size_t)(o - b->p);
+	b->p[b->len] = '\0';
+	return SIGV4_OK;
 }
 
 static int ascii_lower(int c)
@@ -396,11 +402,15 @@ static int same_name(const struct sigv4_header *x, const struct sigv4_header *y)
 static int add_lower(struct pz_buf *b, const char *s, size_t n)
 {
 	size_t i;
+	int rc;
 
+	if ((rc = buf_reserve(b, n)) != SIGV4_OK)
+		return rc;
 	for (i = 0; i < n; i++)
-		if (pz_buf_addc(b, (char)ascii_lower((unsigned char)s[i])))
-			return b->err;
-	return b->err;
+		b->p[b->len + i] = (char)ascii_lower((unsigned char)s[i]);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return SIGV4_OK;
 }
 
 /* ---- canonical request ------------------------------------------------ */
@@ -455,11 +465,26 @@ int sigv4_canonical_request(struct pz_buf *out, struct sigv4_request *req,
 
 /* ---- hashing and keys ------------------------------------------------- */
 
+/*
+ * SHA-256 through the low-level interface: OpenSSL 3's one-shot SHA256()
+ * fetches the algorithm from the provider on every call, which costs more
+ * than hashing a whole canonical request.
+ */
+void sigv4_sha256(const void *data, size_t n,
+		  unsigned char out[SHA256_DIGEST_LENGTH])
+{
+	SHA256_CTX ctx;
+
+	SHA256_Init(&ctx);
+	SHA256_Update(&ctx, data, n);
+	SHA256_Final(out, &ctx);
+}
+
 void sigv4_sha256_hex(char out[SIGV4_HEX_LEN], const void *data, size_t n)
 {
 	unsigned char md[SHA256_DIGEST_LENGTH];
 
-	SHA256(data, n, md);
+	sigv4_sha256(data, n, md);
 	sigv4_hex(out, md, sizeof md);
 }
 
@@ -470,7 +495,7 @@ void sigv4_hmac_init(struct sigv4_hmac_key *k, const void *key, size_t n)
 
 	memset(block, 0, sizeof block);
 	if (n > sizeof block)
-		SHA256(key, n, block);	/* RFC 2104: long keys are hashed */
+		sigv4_sha256(key, n, block);	/* RFC 2104: long keys are hashed */
 	else
 		memcpy(block, key, n);
 	for (i = 0; i < sizeof pad; i++)

@@ -91,6 +91,8 @@ int sigv4_canonical_header_value(struct pz_buf *b, const char *v, size_t n);
 /* Hex of `n` bytes into out (2n chars, not terminated). */
 void sigv4_hex(char *out, const unsigned char *in, size_t n);
 
+void sigv4_sha256(const void *data, size_t n,
+		  unsigned char out[SHA256_DIGEST_LENGTH]);
 void sigv4_sha256_hex(char out[SIGV4_HEX_LEN], const void *data, size_t n);
 
 /* HMAC-SHA-256 with a key prepared once: the inner and outer hash states
