@@ -26,7 +26,11 @@ local function show(res, err)
   end
   for k, v in pairs(res) do
     if k ~= "ResponseMetadata" then
-      print(("  %s = %s"):format(k, type(v) == "table" and ("{ " .. #v .. " entries }") or tostring(v)))
+      local shown = tostring(v)
+      if type(v) == "table" then
+        shown = #v > 0 and ("{ " .. #v .. " entries }") or "{ ... }"
+      end
+      print(("  %s = %s"):format(k, shown))
     end
   end
   print(("  (HTTP %d, request id %s)"):format(res.ResponseMetadata.HTTPStatusCode,

@@ -44,11 +44,12 @@ Process.__index = Process
 -- going to `log` (default a temp file). `env` is a table of extra variables.
 function _M.spawn(argv, opts)
   opts = opts or {}
-  local words = {}
-  for k, v in pairs(opts.env or {}) do words[#words + 1] = k .. "=" .. shell_quote(v) end
+  local assigns, words = {}, {}
+  for k, v in pairs(opts.env or {}) do assigns[#assigns + 1] = k .. "=" .. shell_quote(v) end
   for _, w in ipairs(argv) do words[#words + 1] = shell_quote(w) end
   local log = opts.log or os.tmpname()
-  local cmd = "exec " .. table.concat(words, " ") .. " >" .. shell_quote(log) .. " 2>&1"
+  local cmd = table.concat(assigns, " ") .. " exec " .. table.concat(words, " ")
+    .. " >" .. shell_quote(log) .. " 2>&1"
   local p = io.popen("sh -c " .. shell_quote(cmd) .. " & echo $!")
   local pid = tonumber(p:read("*l"))
   p:close()

@@ -7,6 +7,8 @@
 --   parse(model, op, status, headers, body) -> result | nil, err_fields
 local json = require "personalize.json"
 
+local lxp -- lua-expat, loaded the first time an XML error document arrives
+
 local _M = {}
 
 function _M.build(model, op, params)
@@ -25,6 +27,31 @@ function _M.error_code(raw)
   return (raw:match("^([^:]*)"))
 end
 
+-- Code and Message of an XML error document, as gateways and some peers
+-- answer even JSON services (<ErrorResponse><Error><Code>...). Parsed with
+-- expat; nil when the body is not such a document.
+local function xml_error(body)
+  if type(body) ~= "string" or not body:find("^%s*<") then return nil end
+  lxp = lxp or require "lxp"
+  local fields, current, text = {}, nil, {}
+  local parser = lxp.new {
+    StartElement = function(_, name)
+      if (name == "Code" or name == "Message") and not fields[name] then
+        current, text = name, {}
+      end
+    end,
+    CharacterData = function(_, s) if current then text[#text + 1] = s end end,
+    EndElement = function(_, name)
+      if name == current then fields[name], current = table.concat(text), nil end
+    end,
+  }
+  local ok = parser:parse(body)
+  if ok then ok = parser:parse() end
+  parser:close()
+  if not ok or not fields.Code then return nil end
+  return fields.Code, fields.Message
+end
+
 -- The fields of the error in a non-2xx response. restJson1 names the type
 -- in x-amzn-errortype; awsJson1_1 in the body's __type (or code).
 function _M.parse_error(status, headers, body)
@@ -33,6 +60,9 @@ function _M.parse_error(status, headers, body)
   local code = _M.error_code(headers["x-amzn-errortype"])
     or _M.error_code(doc.__type) or _M.error_code(doc.code) or _M.error_code(doc.Code)
   local message = doc.message or doc.Message or doc.errorMessage
+  if not code then
+    code, message = xml_error(body)
+  end
   if not code then
     -- Not an AWS error document (a proxy page, an empty 5xx): name the status.
     code = tostring(status)
