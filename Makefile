@@ -96,4 +96,5 @@ lint: deps
 	  $(CC) -fanalyzer -Werror $(ANALYZE_FLAGS) -c $$f -o /dev/null || exit 1; \
 	done
 
-include check.mk
+# The dynamic gates (sanitizers, valgrind, fuzzing).
+-include check.mk
