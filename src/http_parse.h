@@ -1,9 +1,8 @@
 /*
- * http_parse.h - the response header-line parser of http.c.
+ * http_parse.h - the response header-line parser that http.c uses.
  *
- * The functions below live in src/http.c but use neither Lua nor libcurl,
- * so a fuzz target can call them by linking http.o (with the Lua and
- * libcurl libraries only to satisfy the rest of that object):
+ * The functions below live in src/http_parse.c and use neither Lua nor
+ * libcurl, so a fuzz target links that file alone:
  *
  *   int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
  *   {
