@@ -431,10 +431,11 @@ static const char *http_error_code(const struct http *h)
 static void http_push_headers(lua_State *L, const struct http *h)
 {
 	size_t pos = 0, nlen, vlen;
-	const char *name;
 
 	lua_newtable(L);
 	while (h->head.len - pos >= 2 * sizeof(size_t)) {
+		const char *name;
+
 		memcpy(&nlen, h->head.data + pos, sizeof(size_t));
 		memcpy(&vlen, h->head.data + pos + sizeof(size_t), sizeof(size_t));
 		pos += 2 * sizeof(size_t);
@@ -530,10 +531,11 @@ static void http_check_keys(lua_State *L, int t, const char *const *allowed,
 			    const char *what)
 {
 	const char *const *a;
-	const char *key;
 
 	lua_pushnil(L);
 	while (lua_next(L, t)) {
+		const char *key;
+
 		lua_pop(L, 1);
 		if (lua_type(L, -1) != LUA_TSTRING)
 			luaL_error(L, "%s: unexpected non-string key", what);
@@ -646,12 +648,13 @@ static void http_add_header(lua_State *L, struct http *h, const char *line)
 static void http_build_headers(lua_State *L, struct http *h, int t)
 {
 	int has_accept = 0, has_expect = 0;
-	const char *name, *value;
 	size_t nlen, vlen;
 
 	if (t != 0) {
 		lua_pushnil(L);
 		while (lua_next(L, t)) {
+			const char *name, *value;
+
 			if (lua_type(L, -2) != LUA_TSTRING)
 				luaL_error(L, "request: header names must be strings");
 			name = lua_tolstring(L, -2, &nlen);
@@ -1199,7 +1202,7 @@ static int multi_perform(lua_State *L)
 {
 	struct multi *m = multi_check(L, 1);
 	lua_Number wait = luaL_optnumber(L, 2, 1.0);
-	double deadline, left;
+	double deadline;
 	CURLMcode mc;
 	int running, n = 0;
 
@@ -1217,7 +1220,8 @@ static int multi_perform(lua_State *L)
 		n = multi_collect(L, m, 3, 4, n);
 		if (n > 0 || m->pending == 0)
 			break;
-		left = deadline - multi_now();
+		double left = deadline - multi_now();
+
 		if (left <= 0)
 			break;
 		mc = curl_multi_poll(m->multi, NULL, 0,
@@ -1247,7 +1251,6 @@ static int multi_new(lua_State *L)
 {
 	int opts = lua_isnoneornil(L, 1) ? 0 : 1;
 	long max_conn = MULTI_DEFAULT_MAX_CONNECTIONS;
-	lua_Number v;
 	struct multi *m;
 
 	if (opts != 0) {
@@ -1255,7 +1258,8 @@ static int multi_new(lua_State *L)
 		http_check_keys(L, 1, multi_option_keys, "multi options");
 		if (http_get_field(L, 1, "max_connections", LUA_TNUMBER,
 				   "multi options")) {
-			v = lua_tonumber(L, -1);
+			lua_Number v = lua_tonumber(L, -1);
+
 			if (!(v >= 0 && v <= 65536) || v != (lua_Number)(long)v)
 				luaL_error(L, "multi options: field 'max_connections' "
 					   "must be an integer in [0, 65536]");
