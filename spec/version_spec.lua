@@ -2,15 +2,9 @@
 local personalize = require "personalize"
 local core = require "personalize.core"
 
-local ROCKSPEC = "personalize-scm-1.rockspec"
+local read = require("support.shared").read
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local ROCKSPEC = "personalize-scm-1.rockspec"
 
 -- Loads the rockspec (a Lua chunk) into a table of its globals.
 local function load_rockspec()
