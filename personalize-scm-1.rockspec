@@ -13,9 +13,9 @@ libcurl), model-driven parameter validation and JSON through lua-cjson.
 ]],
   license = "Apache-2.0",
 }
--- lua-cjson is needed at run time too; it is not listed here so that
+-- lua-cjson and lua-expat (lxp, for STS's XML) are needed at run time too; they are not listed here so that
 -- `luarocks make` works offline against Debian's lua-cjson package
--- (which LuaRocks cannot see). `make deps` installs it.
+-- (which LuaRocks cannot see). `make deps` installs them.
 dependencies = {
   "lua >= 5.1",
 }
@@ -38,13 +38,24 @@ build = {
     ["personalize.client"] = "lua/personalize/client.lua",
     ["personalize.config"] = "lua/personalize/config.lua",
     ["personalize.credentials"] = "lua/personalize/credentials/init.lua",
+    ["personalize.credentials.assume_role"] = "lua/personalize/credentials/assume_role.lua",
+    ["personalize.credentials.container"] = "lua/personalize/credentials/container.lua",
+    ["personalize.credentials.env"] = "lua/personalize/credentials/env.lua",
+    ["personalize.credentials.imds"] = "lua/personalize/credentials/imds.lua",
+    ["personalize.credentials.process"] = "lua/personalize/credentials/process.lua",
+    ["personalize.credentials.shared"] = "lua/personalize/credentials/shared.lua",
+    ["personalize.credentials.sso"] = "lua/personalize/credentials/sso.lua",
+    ["personalize.credentials.web_identity"] = "lua/personalize/credentials/web_identity.lua",
     ["personalize.errors"] = "lua/personalize/errors.lua",
+    ["personalize.ini"] = "lua/personalize/ini.lua",
     ["personalize.json"] = "lua/personalize/json.lua",
     ["personalize.pattern"] = "lua/personalize/pattern.lua",
     ["personalize.retry"] = "lua/personalize/retry.lua",
     ["personalize.sigv4"] = "lua/personalize/sigv4.lua",
+    ["personalize.sts"] = "lua/personalize/sts.lua",
     ["personalize.validate"] = "lua/personalize/validate.lua",
     ["personalize.protocol.aws_json"] = "lua/personalize/protocol/aws_json.lua",
+    ["personalize.protocol.query"] = "lua/personalize/protocol/query.lua",
     ["personalize.protocol.rest_json"] = "lua/personalize/protocol/rest_json.lua",
     ["personalize.transport.curl"] = "lua/personalize/transport/curl.lua",
     ["personalize.models.personalize"] = "lua/personalize/models/personalize.lua",

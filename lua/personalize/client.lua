@@ -114,32 +114,46 @@ function _M.new(service, opts)
   if type(opts) ~= "table" then error("personalize.client: options must be a table", 2) end
 
   local svc = load_service(service)
-  local region, err = config.region(opts)
+  local cfg = config.new(opts)
+  local region, err = cfg:region()
   if not region then error("personalize.client: " .. err, 2) end
   local endpoint
-  endpoint, err = config.endpoint(svc.model, region, opts)
+  endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
   if not endpoint then error("personalize.client: " .. err, 2) end
   local url = sigv4.parse_url(endpoint)
 
   local transport = opts.transport
   if not transport then
+    local ua = "lua-personalize/" .. require("personalize.version")
+    local app_id = cfg:app_id()
+    if app_id then ua = ua .. " app/" .. app_id end
     transport = require("personalize.transport.curl").new {
-      ca_bundle = opts.ca_bundle, verify_tls = opts.verify_tls,
-      connect_timeout = opts.connect_timeout, timeout = opts.read_timeout or opts.timeout,
-      proxy = opts.proxy, user_agent = "lua-personalize/" .. require("personalize.version"),
+      ca_bundle = cfg:ca_bundle(), verify_tls = opts.verify_tls,
+      connect_timeout = cfg:timeout("connect_timeout"),
+      timeout = cfg:timeout("read_timeout") or cfg:timeout("timeout"),
+      proxy = opts.proxy, user_agent = ua,
     }
   end
+
+  local mode = cfg:setting("retry_mode", "AWS_RETRY_MODE") or "standard"
+  if mode ~= "standard" and mode ~= "adaptive" then
+    error(("personalize.client: retry_mode must be \"standard\" or \"adaptive\", got %q"):format(tostring(mode)), 2)
+  end
+  local max_attempts = cfg:integer("max_attempts", "AWS_MAX_ATTEMPTS", 1) or 3
 
   return setmetatable({
     service = service,
     region = region,
     endpoint = endpoint,
     signing_name = svc.model.metadata.signingName or "personalize",
-    max_attempts = retry.max_attempts(opts),
+    max_attempts = max_attempts,
+    retry_mode = mode,
     transport = transport,
     _service = svc,
     _host = sigv4.host_header(url),
-    _credentials = credentials.resolve(opts),
+    _credentials = credentials.resolve(opts, cfg, opts.credentials_transport or transport),
+    _retry = retry.new { mode = mode, max_attempts = max_attempts,
+                         sleep = transport.sleep, now = transport.now },
     _debug = debug_sink(opts.debug),
   }, Client)
 end
@@ -149,7 +163,8 @@ local function fail(fields, op_name)
   return nil, errors.new(fields)
 end
 
--- Sends one signed attempt; returns result or nil, error fields.
+-- Sends one signed attempt; returns the result, or nil, error fields and
+-- the response headers (nil when no response arrived).
 local function attempt(self, op, creds, method, path, query, headers, body, payload_hash)
   local svc = self._service
   headers.Host = self._host
@@ -172,7 +187,8 @@ local function attempt(self, op, creds, method, path, query, headers, body, payl
   if not status then
     return nil, { code = rheaders, message = rbody }
   end
-  return svc.protocol.parse(svc.model, op, status, rheaders, rbody)
+  local res, fields = svc.protocol.parse(svc.model, op, status, rheaders, rbody)
+  return res, fields, rheaders
 end
 
 -- Calls operation `op_name` (the API's name, "DescribeSchema") with
@@ -194,22 +210,37 @@ function Client:call(op_name, params)
   end
 
   local method, path, query, headers, body = svc.protocol.build(svc.model, op, params)
-  local creds, cerr = self._credentials:get()
-  if not creds then
-    return fail({ code = "NoCredentialsError", message = cerr, retryable = false }, op_name)
-  end
   local payload_hash = sha256_hex(body)
 
-  local tries = 0
+  local retryer = self._retry
+  local state = retryer:start()
   while true do
-    tries = tries + 1
-    local res, fields = attempt(self, op, creds, method, path, query, headers, body, payload_hash)
-    if res then return res end
+    -- Credentials are asked for at each attempt: a retry after a long
+    -- back-off may need refreshed ones. Cached ones cost a comparison.
+    local creds, cerr, ccode = self._credentials:get()
+    if not creds then
+      return fail({ code = ccode or "NoCredentialsError", message = cerr, retryable = false,
+                    attempts = state.attempts > 0 and state.attempts or nil }, op_name)
+    end
+    retryer:before_send(state)
+    local res, fields, rheaders = attempt(self, op, creds, method, path, query, headers, body, payload_hash)
+    if res then
+      retryer:after_response(nil)
+      retryer:succeeded(state)
+      local meta = res.ResponseMetadata
+      if meta then meta.RetryAttempts = state.attempts - 1 end
+      return res
+    end
     local err = errors.new(fields)
     err.operation = op_name
-    err.attempts = tries
-    if not err.retryable or tries >= self.max_attempts then return nil, err end
-    self.transport.sleep(retry.delay(tries))
+    err.attempts = state.attempts
+    retryer:after_response(err)
+    local delay, why = retryer:next_delay(state, err, rheaders and rheaders["x-amz-retry-after"])
+    if not delay then
+      if why == "quota" then err.retry_quota_exceeded = true end
+      return nil, err
+    end
+    self.transport.sleep(delay)
   end
 end
 

@@ -7,6 +7,7 @@
 --   err.request_id  x-amzn-requestid of the response
 --   err.operation   "DescribeSchema"
 --   err.retryable   true when trying again may succeed
+--   err.attempts    attempts made (set by the client's retry loop)
 --   tostring(err)   "An error occurred (Code) when calling the Op operation: message"
 --
 -- An error never holds credentials, headers or request bodies.
@@ -20,8 +21,13 @@ Error.__index = Error
 function Error.__tostring(e)
   if e.code == "ParamValidation" then return e.message end
   if e.operation then
-    return ("An error occurred (%s) when calling the %s operation: %s")
-      :format(tostring(e.code), e.operation, tostring(e.message))
+    -- botocore's wording once retries were made: "(reached max retries: 2)".
+    local retries = ""
+    if e.attempts and e.attempts > 1 then
+      retries = (" (reached max retries: %d)"):format(e.attempts - 1)
+    end
+    return ("An error occurred (%s) when calling the %s operation%s: %s")
+      :format(tostring(e.code), e.operation, retries, tostring(e.message))
   end
   return ("%s: %s"):format(tostring(e.code), tostring(e.message))
 end
@@ -33,14 +39,14 @@ local THROTTLING = {
   ProvisionedThroughputExceededException = true, TransactionInProgressException = true,
   RequestLimitExceeded = true, BandwidthLimitExceeded = true, SlowDown = true,
   RequestThrottled = true, EC2ThrottledException = true,
-  PriorRequestNotComplete = true,
+  PriorRequestNotComplete = true, LimitExceededException = true,
 }
 -- Codes and statuses that are transient faults.
 local TRANSIENT = {
   RequestTimeout = true, RequestTimeoutException = true, InternalError = true,
   InternalFailure = true, ServiceUnavailable = true,
   EndpointConnectionError = true, ConnectTimeoutError = true,
-  ReadTimeoutError = true, HTTPClientError = true,
+  ReadTimeoutError = true, HTTPClientError = true, ConnectionClosedError = true,
 }
 local TRANSIENT_STATUS = { [429] = true, [500] = true, [502] = true, [503] = true, [504] = true }
 

@@ -13,6 +13,18 @@ function _M.client(service, opts)
   return require("personalize.client").new(service, opts)
 end
 
+-- The credentials a client made with `opts` would use, and the name of
+-- the provider that gave them ("env", "assume-role", "iam-role", ...):
+--   local creds, source = personalize.credentials{ profile = "dev" }
+-- or nil, message. tostring(creds) shows the access key id only.
+function _M.credentials(opts)
+  local credentials = require "personalize.credentials"
+  local provider = credentials.resolve(opts)
+  local creds, err = provider:get()
+  if not creds then return nil, err end
+  return creds, credentials.source(provider)
+end
+
 -- The error helpers (errors.is_error, errors.new).
 function _M.errors()
   return require "personalize.errors"

@@ -1,19 +1,36 @@
--- Credentials: where a client finds its keys.
+-- Credentials: where a client finds its keys, in botocore's order.
 --
---   local provider = credentials.resolve(opts)   -- raises on a bad option
---   local creds, err = provider:get()            -- { access_key_id, secret_access_key, session_token }
+--   local provider = credentials.resolve(opts, cfg, transport)  -- raises on a bad option
+--   local creds, err, code = provider:get()   -- { access_key_id, secret_access_key,
+--                                             --   session_token, expiration, source }
 --
--- A provider is a table with `name` and `get()`. This module knows the
--- explicit options and the environment; the full chain (shared files,
--- profiles, roles, containers, instance metadata) adds providers to
--- PROVIDERS without changing callers.
+-- The chain, each provider a module of personalize.credentials.*:
+--   explicit options; env (skipped when the `profile` option names a
+--   profile); assume-role (profile role_arn); assume-role-with-web-identity;
+--   sso; shared-credentials-file; custom-process (credential_process);
+--   config-file; container-role; iam-role (EC2 instance metadata).
+--
+-- Nothing is looked up before the first get(): providers that go to the
+-- network (STS, container, instance metadata) run then, through the
+-- `transport` (anything with send(req), see personalize.transport.curl).
+-- The first provider that answers is kept; its temporary credentials are
+-- cached and refreshed before they expire: from 15 minutes before expiry
+-- a refresh is tried (a failure keeps the old keys), from 10 minutes
+-- before it is required.
+--
+-- A provider load(ctx) returns credentials, or nil and why it does not
+-- apply, or nil, a message and true when it applies but failed (the chain
+-- stops there, as botocore's does).
 --
 -- Secrets never appear in tostring() of a provider or of a credentials
--- object: both print the access key id only.
-local setmetatable, type, tostring = setmetatable, type, tostring
-local getenv = os.getenv
+-- object (both print the access key id only), nor in error messages.
+local setmetatable, getmetatable, type, tostring, tonumber, error = setmetatable, getmetatable, type, tostring, tonumber, error
+local floor = math.floor
 
 local _M = {}
+
+_M.ADVISORY_REFRESH = 15 * 60
+_M.MANDATORY_REFRESH = 10 * 60
 
 local Credentials = {}
 Credentials.__index = Credentials
@@ -23,71 +40,216 @@ function Credentials.__tostring(c)
 end
 
 -- A credentials object; secret_access_key is held but never printed.
-function _M.new(access_key_id, secret_access_key, session_token, source)
+-- `expiration` is epoch seconds (nil: never expires).
+function _M.new(access_key_id, secret_access_key, session_token, source, expiration)
   return setmetatable({ access_key_id = access_key_id, secret_access_key = secret_access_key,
-                        session_token = session_token, source = source }, Credentials)
+                        session_token = session_token, source = source,
+                        expiration = expiration }, Credentials)
 end
 
-local Provider = {}
-Provider.__index = Provider
-function Provider.__tostring(p) return "personalize.credentials_provider (" .. p.name .. ")" end
-function Provider:get() return self.fetch() end
-
-local function provider(name, fetch)
-  return setmetatable({ name = name, fetch = fetch }, Provider)
+function _M.is_credentials(v)
+  return type(v) == "table" and getmetatable(v) == Credentials
 end
 
 local function nonempty(s)
-  if s ~= nil and s ~= "" then return s end
+  if type(s) == "string" and s ~= "" then return s end
+end
+_M.nonempty = nonempty
+
+-- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+-- days_from_civil), so no local time zone is involved.
+local function days_from_civil(y, m, d)
+  if m <= 2 then y = y - 1 end
+  local era = floor(y / 400)
+  local yoe = y - era * 400
+  local mp = (m + 9) % 12
+  local doy = floor((153 * mp + 2) / 5) + d - 1
+  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
 end
 
--- 1. Explicit credentials in the options: `credentials = {...}` or the
---    flat access_key_id / secret_access_key / session_token options.
+-- Epoch seconds of an ISO 8601 / RFC 3339 timestamp
+-- ("2026-01-02T03:04:05Z", with optional fraction and offset), or nil.
+function _M.parse_time(s)
+  if type(s) ~= "string" then return nil end
+  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
+  if not y then return nil end
+  rest = rest:gsub("^%.%d+", "")
+  local offset = 0
+  if rest ~= "Z" and rest ~= "z" and rest ~= "" then
+    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
+    if not sign then return nil end
+    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
+  end
+  return days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
+    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
+end
+
+-- Credentials from the JSON document that containers, instance metadata
+-- and credential_process return (AccessKeyId, SecretAccessKey,
+-- Token/SessionToken, Expiration). Nil and a message (without secrets)
+-- when a field is missing.
+function _M.from_document(doc, source)
+  if type(doc) ~= "table" then return nil, "the response is not a JSON object" end
+  local id, secret = nonempty(doc.AccessKeyId), nonempty(doc.SecretAccessKey)
+  if not id or not secret then
+    return nil, "the response lacks AccessKeyId or SecretAccessKey"
+  end
+  local expiration
+  if doc.Expiration ~= nil then
+    expiration = _M.parse_time(doc.Expiration)
+    if not expiration then
+      return nil, ("the response has an Expiration that is not an ISO 8601 time: %q")
+        :format(tostring(doc.Expiration))
+    end
+  end
+  return _M.new(id, secret, nonempty(doc.Token) or nonempty(doc.SessionToken), source, expiration)
+end
+
+---------------------------------------------------------------------------
+-- Providers with caching and refresh.
+
+local Provider = {}
+Provider.__index = Provider
+function Provider.__tostring(p)
+  if p.name == "chain" and p.selected then
+    return "personalize.credentials_provider (chain: " .. p.selected.name .. ")"
+  end
+  return "personalize.credentials_provider (" .. p.name .. ")"
+end
+
+-- Credentials, refreshing them around their expiry as described above;
+-- nil, message, code ("NoCredentialsError" or "CredentialRetrievalError").
+function Provider:get()
+  local c = self.cached
+  if c then
+    if not c.expiration then return c end
+    local left = c.expiration - self.ctx.now()
+    if left > _M.ADVISORY_REFRESH then return c end
+    local fresh, err = self:fetch()
+    if fresh then
+      self.cached = fresh
+      return fresh
+    end
+    if left > _M.MANDATORY_REFRESH then return c end
+    return nil, ("%s: refreshing expiring credentials failed: %s"):format(self.name, tostring(err)),
+      "CredentialRetrievalError"
+  end
+  local fresh, err, fatal = self:fetch()
+  if fresh then
+    self.cached = fresh
+    return fresh
+  end
+  return nil, err, fatal and "CredentialRetrievalError" or "NoCredentialsError", fatal
+end
+
+function Provider:fetch()
+  return self.load(self.ctx)
+end
+
+-- A provider named `name` whose load(ctx) gives credentials.
+function _M.provider(name, load, ctx)
+  return setmetatable({ name = name, load = load, ctx = ctx }, Provider)
+end
+
+-- The chain of botocore's credential resolver, in order. Each entry is
+-- { name, module }; the module's load(ctx) answers as described above.
+_M.CHAIN = {
+  { "env", "personalize.credentials.env" },
+  { "assume-role", "personalize.credentials.assume_role" },
+  { "assume-role-with-web-identity", "personalize.credentials.web_identity" },
+  { "sso", "personalize.credentials.sso" },
+  { "shared-credentials-file", "personalize.credentials.shared", "load_credentials_file" },
+  { "custom-process", "personalize.credentials.process" },
+  { "config-file", "personalize.credentials.shared", "load_config_file" },
+  { "container-role", "personalize.credentials.container" },
+  { "iam-role", "personalize.credentials.imds" },
+}
+
+-- The chain's get(): the provider that answered first, or the first
+-- provider that answers now.
+local function chain_get(self)
+  local ctx = self.ctx
+  if self.selected then return self.selected:get() end
+  local reasons = {}
+  for _, entry in ipairs(_M.CHAIN) do
+    local name = entry[1]
+    if not (name == "env" and ctx.cfg.profile_explicit) then
+      local mod = require(entry[2])
+      local p = _M.provider(name, mod[entry[3] or "load"], ctx)
+      local creds, why, _, fatal = p:get()
+      if creds then
+        self.selected = p
+        return creds
+      end
+      if fatal then return nil, why, "CredentialRetrievalError", true end
+      reasons[#reasons + 1] = name .. ": " .. tostring(why)
+    end
+  end
+  return nil, "Unable to locate credentials (" .. table.concat(reasons, "; ")
+    .. "); pass credentials = { access_key_id = ..., secret_access_key = ... }, "
+    .. "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or configure a profile", "NoCredentialsError"
+end
+
+-- Explicit credentials in the options: `credentials = {...}` (a table or
+-- a credentials object) or the flat access_key_id / secret_access_key /
+-- session_token options. Raises on half a key pair.
 local function from_options(opts)
   local c = opts.credentials or opts
+  if type(c) ~= "table" then error("personalize: the credentials option must be a table", 3) end
   if c.access_key_id == nil and c.secret_access_key == nil then return nil end
   if type(c.access_key_id) ~= "string" or type(c.secret_access_key) ~= "string" then
     error("credentials need both access_key_id and secret_access_key as strings", 4)
   end
-  local creds = _M.new(c.access_key_id, c.secret_access_key, c.session_token, "options")
-  return provider("options", function() return creds end)
-end
-
--- 2. The environment, read once per get() so rotated keys are seen.
-local function from_env()
-  return provider("environment", function()
-    local id, secret = nonempty(getenv("AWS_ACCESS_KEY_ID")), nonempty(getenv("AWS_SECRET_ACCESS_KEY"))
-    if id and secret then
-      return _M.new(id, secret, nonempty(getenv("AWS_SESSION_TOKEN")), "environment")
-    end
-    return nil, "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not set"
-  end)
-end
-
--- The chain after explicit options; each entry returns a provider or nil.
-_M.PROVIDERS = { from_env }
-
--- The provider for a client's options: explicit ones win, else the chain,
--- which asks each provider in turn at get() time.
-function _M.resolve(opts)
-  opts = opts or {}
-  local explicit = from_options(opts)
-  if explicit then return explicit end
-  local chain = {}
-  for _, make in ipairs(_M.PROVIDERS) do
-    local p = make(opts)
-    if p then chain[#chain + 1] = p end
+  if c.session_token ~= nil and type(c.session_token) ~= "string" then
+    error("credentials: session_token must be a string", 4)
   end
-  return provider("chain", function()
-    local reasons = {}
-    for _, p in ipairs(chain) do
-      local creds, why = p:get()
-      if creds then return creds end
-      reasons[#reasons + 1] = p.name .. ": " .. tostring(why)
+  return _M.new(c.access_key_id, c.secret_access_key, c.session_token, "options")
+end
+
+-- The context providers share: config, clock, transport (made on first
+-- use), a sleep function.
+local function context(cfg, transport)
+  local core = require "personalize.core"
+  local ctx = { cfg = cfg, now = core.time, sleep = core.sleep }
+  function ctx.transport()
+    if not transport then
+      transport = require("personalize.transport.curl").new {
+        ca_bundle = cfg:ca_bundle(), connect_timeout = 2, timeout = 10,
+        user_agent = "lua-personalize/" .. require("personalize.version"),
+      }
     end
-    return nil, "no credentials found (" .. table.concat(reasons, "; ")
-      .. "); pass credentials = { access_key_id = ..., secret_access_key = ... }"
-  end)
+    return transport
+  end
+  return ctx
+end
+_M.context = context
+
+-- The provider for a client's options: explicit credentials win, else the
+-- chain, asked at get() time. `cfg` (personalize.config) and `transport`
+-- are optional: made from `opts` when missing.
+function _M.resolve(opts, cfg, transport)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("personalize: options must be a table", 2) end
+  local explicit = from_options(opts)
+  local ctx
+  if explicit then
+    ctx = { now = require("personalize.core").time }
+    local p = _M.provider("options", function() return explicit end, ctx)
+    p.cached = explicit
+    return p
+  end
+  cfg = cfg or require("personalize.config").new(opts)
+  ctx = context(cfg, transport or opts.credentials_transport)
+  local p = _M.provider("chain", nil, ctx)
+  p.get = chain_get
+  return p
+end
+
+-- The name of the provider that gave the credentials ("env", "iam-role"...).
+function _M.source(provider)
+  if provider.selected then return provider.selected.name end
+  return provider.name
 end
 
 return _M
