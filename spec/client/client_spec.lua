@@ -89,52 +89,25 @@ local function aws_json_error(status, type_name, message, request_id)
            cjson.encode { __type = type_name, message = message } }
 end
 
--- Runs `code` in a fresh interpreter whose environment has no AWS
--- settings but those in `env`; returns its output (stdout and stderr).
-local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
-local function run_isolated(code, env)
-  local script = os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write([[
-local personalize = require "personalize"
-local function show(k, v) io.write(k, "=", tostring(v), "\n") end
+-- Runs `code` in a fresh interpreter with no AWS settings but those in
+-- `env` (support.aws_env), after a preamble defining a recording fake
+-- transport; returns its output (stdout and stderr).
+local aws_env = require "support.aws_env"
+local ISOLATED_PREAMBLE = [[
 local sent = {}
 local transport = { sleep = function() end }
 function transport.send(_, req)
   sent[#sent + 1] = req
   return 200, { ["x-amzn-requestid"] = "r" }, "{}"
 end
-]], code)
-  f:close()
-  local words = { "env" }
-  for _, name in ipairs { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ACCESS_KEY_ID",
-      "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE",
-      "AWS_DEFAULT_PROFILE", "AWS_MAX_ATTEMPTS", "AWS_ENDPOINT_URL", "AWS_ROLE_ARN",
-      "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-      "AWS_CONTAINER_CREDENTIALS_FULL_URI" } do
-    words[#words + 1] = "-u " .. name
-  end
-  local fixed = { HOME = "/nonexistent", AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials",
-                  AWS_CONFIG_FILE = "/nonexistent/config", AWS_EC2_METADATA_DISABLED = "true",
-                  LUA_PATH = package.path, LUA_CPATH = package.cpath }
-  for k, v in pairs(env or {}) do fixed[k] = v end
-  for k, v in pairs(fixed) do words[#words + 1] = k .. "=" .. quote(v) end
-  words[#words + 1] = LUA
-  words[#words + 1] = quote(script)
-  local p = io.popen(table.concat(words, " ") .. " 2>&1")
-  local out = p:read("*a")
-  p:close()
-  os.remove(script)
-  return out
+]]
+local function run_isolated(code, env)
+  local vars = { AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/credentials",
+                 AWS_CONFIG_FILE = "/nonexistent/config" }
+  for k, v in pairs(env or {}) do vars[k] = v end
+  return aws_env.run(ISOLATED_PREAMBLE .. code, vars)
 end
-
--- The k=v lines a subprocess printed.
-local function shown(out)
-  local t = {}
-  for k, v in out:gmatch("([%w_]+)=([^\n]*)") do t[k] = v end
-  return t
-end
+local shown = aws_env.shown
 
 describe("personalize.client", function()
   describe("methods", function()
