@@ -64,6 +64,11 @@ function _M.run(code, env)
   local words = { "env", "-i", "PATH=" .. quote(os.getenv("PATH") or "/usr/bin:/bin"),
                   "LUA_PATH=" .. quote(package.path), "LUA_CPATH=" .. quote(package.cpath) }
   local vars = { HOME = "/nonexistent", AWS_EC2_METADATA_DISABLED = "true" }
+  -- Sanitizer settings pass through: under `make check-asan` the child
+  -- interpreter is the ASan wrapper and must keep leak checks off.
+  for _, name in ipairs { "ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS" } do
+    vars[name] = os.getenv(name)
+  end
   for k, v in pairs(env or {}) do vars[k] = v end
   for k, v in pairs(vars) do
     if v ~= false then words[#words + 1] = k .. "=" .. quote(v) end
