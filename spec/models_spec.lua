@@ -35,10 +35,7 @@ local function sh(cmd)
 end
 
 local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(shared.read(path), "cannot read " .. path)
 end
 
 describe("models", function()

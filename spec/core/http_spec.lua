@@ -3,6 +3,7 @@
 local core = require "personalize.core"
 local capture = require "support.capture"
 local process = require "support.process"
+local shared = require "support.shared"
 local cjson = require "cjson"
 local socket = require "socket"
 
@@ -13,10 +14,7 @@ local function pattern(n)
 end
 
 local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
+  return assert(shared.read(path), "cannot read " .. path)
 end
 
 local function write_file(path, data)

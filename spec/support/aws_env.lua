@@ -14,7 +14,7 @@ local _M = {}
 local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
 _M.LUA = LUA
 
-local function quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local quote = require("support.process").shell_quote
 _M.quote = quote
 
 local function write(path, text)
