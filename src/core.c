@@ -70,5 +70,6 @@ PZ_EXPORT int luaopen_personalize_core(lua_State *L)
 	pz_open_crypto(L);
 	pz_open_sigv4(L);
 	pz_open_http(L);
+	pz_open_fs(L);
 	return 1;
 }

@@ -83,6 +83,23 @@ function Client:operations()
   return names
 end
 
+-- Waits until a resource is ACTIVE (or gone): personalize.waiters.
+--   client:wait("campaign", { campaignArn = arn }, { timeout = 600 })
+function Client:wait(name, params, opts)
+  return require("personalize.waiters").wait(self, name, params, opts)
+end
+
+-- Iterates a paginated operation: personalize.paginator.
+--   for page in client:paginate("list_schemas", {}) do ... end
+function Client:paginate(op, params, opts)
+  return require("personalize.paginator").paginate(self, op, params, opts)
+end
+
+-- Prints an operation's parameters: personalize.help.
+function Client:help(op)
+  return require("personalize.help")(self, op)
+end
+
 local function debug_sink(opt)
   if opt == true then
     return function(line) io.stderr:write(line, "\n") end
@@ -104,6 +121,7 @@ end
 function _M.new(service, opts)
   if type(service) ~= "string" then error("personalize.client: service name expected", 2) end
   service = service:gsub("_", "-")
+  if service == "s3" then return require("personalize.s3").new(opts) end
   if not SERVICES[service] then
     local names = {}
     for k in pairs(SERVICES) do names[#names + 1] = k end
@@ -120,9 +138,15 @@ function _M.new(service, opts)
   local endpoint
   endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
   if not endpoint then error("personalize.client: " .. err, 2) end
+  local transport = opts.transport
+  -- "local:DIR": personalize-local's engine in this process, state in DIR.
+  local local_dir = endpoint:match("^local:(.+)$")
+  if local_dir then
+    transport = transport or require("personalize.transport.engine").new(local_dir, opts)
+    endpoint = "http://personalize.local"
+  end
   local url = sigv4.parse_url(endpoint)
 
-  local transport = opts.transport
   if not transport then
     local ua = "lua-personalize/" .. require("personalize.version")
     local app_id = cfg:app_id()

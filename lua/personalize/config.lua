@@ -223,9 +223,15 @@ function _M.service(metadata)
   return { id = id, key = key, env = upper(key), prefix = metadata.endpointPrefix }
 end
 
+-- "local:DIR" names personalize-local's engine run in-process.
 local function check_url(url, where)
+  local dir = url:match("^local:(.*)$")
+  if dir then
+    if dir == "" then return nil, ("invalid endpoint %q (from %s): expected local:DIR"):format(url, where) end
+    return url
+  end
   if not url:match("^https?://[^/]+") then
-    return nil, ("invalid endpoint %q (from %s): expected http(s)://host[:port]"):format(url, where)
+    return nil, ("invalid endpoint %q (from %s): expected http(s)://host[:port] or local:DIR"):format(url, where)
   end
   return (url:gsub("/+$", ""))
 end

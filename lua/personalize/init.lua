@@ -30,4 +30,28 @@ function _M.errors()
   return require "personalize.errors"
 end
 
-return _M
+-- Helpers loaded on first use, so `require "personalize"` stays cheap:
+--   personalize.frame(records)            the recommendations table (personalize.frame)
+--   personalize.schema.interactions{...}  Avro schema builder and checks (personalize.schema)
+--   personalize.stub(client)              a Stubber for tests (personalize.stub)
+--   personalize.events_batcher(c, opts)   put_events in batches (personalize.events_batcher)
+--   personalize.help(client, op)          an operation's parameters (personalize.help)
+--   personalize.engine                    personalize-local's engine (personalize.engine)
+local LAZY = {
+  frame = "personalize.frame",
+  schema = "personalize.schema",
+  stub = "personalize.stub",
+  events_batcher = "personalize.events_batcher",
+  help = "personalize.help",
+  engine = "personalize.engine",
+}
+
+return setmetatable(_M, {
+  __index = function(t, key)
+    local name = LAZY[key]
+    if not name then return nil end
+    local value = require(name)
+    rawset(t, key, value)
+    return value
+  end,
+})
