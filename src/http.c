@@ -11,7 +11,8 @@
  *   local h = core.http{ ca_bundle=, verify=, connect_timeout=, timeout=,
  *                        proxy=, user_agent= }            -- all optional
  *   status, headers, body = h:request{ method=, url=, headers=, body=,
- *                                      body_file=, response_file=, timeout= }
+ *                                      body_file=, body_offset=, body_length=,
+ *                                      response_file=, timeout= }
  *   nil, code, message    = h:request{...}                 -- on failure
  *   h:close()                                              -- also __gc
  *   local m = core.multi{ max_connections= }
@@ -19,6 +20,11 @@
  *   m:perform(wait)        -> { {id=, status=, headers=, body=} |
  *                               {id=, code=, message=}, ... }
  *   m:pending(), m:close()
+ *
+ * body_file sends a regular file, or with body_offset / body_length (bytes,
+ * whole numbers) only that region of it, so Content-Length is known and
+ * the body never passes through Lua; response_file receives the body of
+ * the response instead of memory.
  *
  * Memory contract: nothing malloc'ed is ever held only by a C local across
  * a call that can raise. Transfer state (header list, files, buffers) lives
@@ -85,6 +91,9 @@ struct http {
 	const char *upload_mem;		/* body string, anchored by the caller */
 	size_t upload_len, upload_pos;
 	FILE *upload_file;		/* body_file */
+	curl_off_t upload_start;	/* body_offset: where the region starts */
+	curl_off_t upload_size;		/* the region's length */
+	curl_off_t upload_left;		/* bytes of it not yet handed to libcurl */
 	FILE *download_file;		/* response_file */
 	char *download_path;		/* removed if the transfer fails */
 	int to_file;			/* the body went to response_file */
@@ -257,12 +266,18 @@ static size_t http_on_read(char *buf, size_t size, size_t n, void *ud)
 	size_t room = size * n, got;
 
 	if (h->upload_file != NULL) {
+		if ((curl_off_t)room > h->upload_left)
+			room = (size_t)h->upload_left;
+		if (room == 0)
+			return 0;
 		got = fread(buf, 1, room, h->upload_file);
-		if (got < room && ferror(h->upload_file)) {
+		if (got < room) {
+			/* A short region: the file shrank under us or cannot be read. */
 			h->failure = HTTP_FAIL_READ_FILE;
-			h->file_errno = errno;
+			h->file_errno = ferror(h->upload_file) ? errno : EIO;
 			return CURL_READFUNC_ABORT;
 		}
+		h->upload_left -= (curl_off_t)got;
 		return got;
 	}
 	got = h->upload_len - h->upload_pos;
@@ -285,9 +300,13 @@ static int http_on_seek(void *ud, curl_off_t offset, int origin)
 	if (origin != SEEK_SET || offset < 0)
 		return CURL_SEEKFUNC_CANTSEEK;
 	if (h->upload_file != NULL) {
-		if ((curl_off_t)(off_t)offset != offset ||
-		    fseeko(h->upload_file, (off_t)offset, SEEK_SET) != 0)
+		if (offset > h->upload_size ||
+		    (curl_off_t)(off_t)(h->upload_start + offset) !=
+		    h->upload_start + offset ||
+		    fseeko(h->upload_file, (off_t)(h->upload_start + offset),
+			   SEEK_SET) != 0)
 			return CURL_SEEKFUNC_FAIL;
+		h->upload_left = h->upload_size - offset;
 		return CURL_SEEKFUNC_OK;
 	}
 	if ((unsigned long long)offset > h->upload_len)
@@ -348,6 +367,7 @@ static void http_release_transfer(struct http *h, int remove_download)
 	}
 	h->upload_mem = NULL;
 	h->upload_len = h->upload_pos = 0;
+	h->upload_start = h->upload_size = h->upload_left = 0;
 }
 
 /* Forgets the previous transfer entirely: the state a new one starts from. */
@@ -588,6 +608,23 @@ static long http_seconds_ms(lua_State *L, int idx, const char *field,
 	return r;
 }
 
+/*
+ * The byte count at stack index `idx` (body_offset, body_length). Raises
+ * unless it is a whole number in [0, 2^53]: beyond that a double no longer
+ * holds every integer, and no file region is that large.
+ */
+static curl_off_t http_byte_count(lua_State *L, int idx, const char *field,
+				  const char *what)
+{
+	lua_Number v = lua_tonumber(L, idx);
+
+	if (!(v >= 0 && v <= 9007199254740992.0) ||
+	    v != (lua_Number)(curl_off_t)v)
+		luaL_error(L, "%s: field '%s' must be a whole number of bytes "
+			   "in [0, 2^53]", what, field);
+	return (curl_off_t)v;
+}
+
 /* Case-insensitive ASCII equality of a counted string and a literal. */
 static int http_name_is(const char *s, size_t len, const char *lit)
 {
@@ -722,7 +759,7 @@ static int http_local_error(lua_State *L, int base, const char *what,
 
 static const char *const http_request_keys[] = {
 	"method", "url", "headers", "body", "body_file", "response_file",
-	"timeout", NULL
+	"timeout", "body_offset", "body_length", NULL
 };
 
 /*
@@ -740,7 +777,7 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 	size_t url_len, method_len = 3;
 	int base = lua_gettop(L), upload, is_head, err;
 	long timeout_ms = h->timeout_ms;
-	curl_off_t size = 0;
+	curl_off_t size = 0, offset = 0, length = -1;
 	struct stat st;
 	CURLcode rc;
 
@@ -763,8 +800,16 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 	http_get_field(L, req, "response_file", LUA_TSTRING, what); /* +6 */
 	if (http_get_field(L, req, "timeout", LUA_TNUMBER, what))	/* +7 */
 		timeout_ms = http_seconds_ms(L, base + 7, "timeout", what);
+	if (http_get_field(L, req, "body_offset", LUA_TNUMBER, what))	/* +8 */
+		offset = http_byte_count(L, base + 8, "body_offset", what);
+	if (http_get_field(L, req, "body_length", LUA_TNUMBER, what))	/* +9 */
+		length = http_byte_count(L, base + 9, "body_length", what);
 	if (!lua_isnil(L, base + 4) && !lua_isnil(L, base + 5))
 		luaL_error(L, "request: give 'body' or 'body_file', not both");
+	if (lua_isnil(L, base + 5) &&
+	    (!lua_isnil(L, base + 8) || !lua_isnil(L, base + 9)))
+		luaL_error(L, "request: 'body_offset' and 'body_length' need "
+			   "'body_file'");
 	is_head = strcmp(method, "HEAD") == 0;
 	if (is_head && (!lua_isnil(L, base + 4) || !lua_isnil(L, base + 5)))
 		luaL_error(L, "request: a HEAD request cannot have a body");
@@ -800,6 +845,23 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 						path, err);
 		}
 		size = (curl_off_t)st.st_size;
+		/* The region [offset, offset + length): by default to the end. */
+		if (length < 0)
+			length = offset <= size ? size - offset : 0;
+		if (offset > size || length > size - offset) {
+			http_release_transfer(h, 0);
+			return http_local_error(L, base, "body_file (the region "
+						"body_offset + body_length passes "
+						"its end)", path, EINVAL);
+		}
+		if (offset > 0 && fseeko(h->upload_file, (off_t)offset,
+					 SEEK_SET) != 0) {
+			err = errno;
+			http_release_transfer(h, 0);
+			return http_local_error(L, base, "body_file", path, err);
+		}
+		h->upload_start = offset;
+		h->upload_size = h->upload_left = size = length;
 	}
 	if (h->download_path != NULL) {
 		h->download_file = fopen(h->download_path, "wb");
