@@ -14,6 +14,14 @@
  *       an exclusive flock on `path` (created); released by lock:unlock(),
  *       garbage collection or the process's death (so kill -9 frees it).
  *   core.isatty(fd) -> boolean
+ *   core.copy_files(dest, { src, ... }) -> size, md5_hex | nil, msg
+ *       atomic like write_file, for contents too large for a Lua string:
+ *       the sources are concatenated in bounded chunks into a temporary
+ *       file beside `dest`, which is fsync'd and renamed over `dest`. The
+ *       size and MD5 of the result come back (S3's ETag of an upload).
+ *       On failure the temporary file is gone and `dest` is untouched.
+ *   core.fsync(path) -> true | nil, msg
+ *       fsyncs a file or a directory (after a mkdir or an unlink in it).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -28,9 +36,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
 #include "core.h"
+#include "sigv4.h"
 
 #define LOCK_TNAME "personalize.lock"
+#define COPY_CHUNK ((size_t)256 * 1024)
 
 static int fail(lua_State *L, const char *what, const char *path)
 {
@@ -62,13 +74,12 @@ static int sync_parent(const char *path)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
-	size_t n;
 	int fd, rc;
 
 	if (!slash) {
 		strcpy(dir, ".");
 	} else {
-		n = (size_t)(slash - path);
+		size_t n = (size_t)(slash - path);
 		if (n == 0)
 			n = 1;
 		if (n >= sizeof dir) {
@@ -86,20 +97,29 @@ static int sync_parent(const char *path)
 	return rc;
 }
 
+/* "<path>.tmp.<pid>.<n>": unique in this process, beside its target */
+static int temp_name(char *tmp, size_t size, const char *path)
+{
+	static unsigned long counter;
+
+	if (snprintf(tmp, size, "%s.tmp.%ld.%lu", path, (long)getpid(), ++counter)
+	    >= (int)size) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	return 0;
+}
+
 static int fs_write_file(lua_State *L)
 {
 	size_t n;
 	const char *path = luaL_checkstring(L, 1);
 	const char *data = luaL_checklstring(L, 2, &n);
-	static unsigned long counter;
 	char tmp[PATH_MAX];
 	int fd;
 
-	if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(), ++counter)
-	    >= (int)sizeof tmp) {
-		errno = ENAMETOOLONG;
+	if (temp_name(tmp, sizeof tmp, path) != 0)
 		return fail(L, "cannot write", path);
-	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return fail(L, "cannot create", tmp);
@@ -124,6 +144,163 @@ static int fs_write_file(lua_State *L)
 	}
 	if (sync_parent(path) != 0)
 		return fail(L, "cannot sync the directory of", path);
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/*
+ * Appends the contents of `src` to `fd`, feeding `md`. Returns 0, or -1
+ * with errno set (and *src_failed telling whether reading was the cause).
+ */
+static int copy_into(int fd, const char *src, unsigned char *chunk,
+		     EVP_MD_CTX *md, long long *size, int *src_failed)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC);
+
+	*src_failed = 1;
+	if (in < 0)
+		return -1;
+	for (;;) {
+		ssize_t r = read(in, chunk, COPY_CHUNK);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (r == 0) {
+			close(in);
+			return 0;
+		}
+		*src_failed = 0;
+		if (write_all(fd, (const char *)chunk, (size_t)r) != 0)
+			break;
+		*src_failed = 1;
+		if (!EVP_DigestUpdate(md, chunk, (size_t)r)) {
+			errno = EIO;
+			break;
+		}
+		*size += r;
+	}
+	{
+		int e = errno;
+
+		close(in);
+		errno = e;
+	}
+	return -1;
+}
+
+static int fs_copy_files(lua_State *L)
+{
+	const char *dest = luaL_checkstring(L, 1);
+	char tmp[PATH_MAX];
+	unsigned char digest[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE];
+	unsigned int dlen = 0;
+	const char *what = "cannot write", *where = tmp;
+	unsigned char *chunk;
+	EVP_MD_CTX *md = NULL;
+	long long size = 0;
+	size_t nsrc, i;
+	int fd = -1, e;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	nsrc = pz_rawlen(L, 2);
+	for (i = 1; i <= nsrc; i++) {
+		lua_rawgeti(L, 2, (int)i);
+		if (lua_type(L, -1) != LUA_TSTRING)
+			return luaL_argerror(L, 2, "a list of file names expected");
+		lua_pop(L, 1);
+	}
+	/* the GC owns the buffer, so nothing leaks if a later call raises */
+	chunk = lua_newuserdata(L, COPY_CHUNK);
+	if (temp_name(tmp, sizeof tmp, dest) != 0)
+		return fail(L, "cannot write", dest);
+	/* from here on every exit goes through `done`, freeing `md` */
+	md = EVP_MD_CTX_new();
+	if (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
+		errno = ENOMEM;
+		what = "cannot hash for";
+		where = dest;
+		goto done;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		what = "cannot create";
+		goto done;
+	}
+	for (i = 1; i <= nsrc; i++) {
+		int src_failed;
+
+		lua_rawgeti(L, 2, (int)i);
+		/* the string stays alive in the table while we use it */
+		where = lua_tostring(L, -1);
+		lua_pop(L, 1);
+		if (copy_into(fd, where, chunk, md, &size, &src_failed) != 0) {
+			if (src_failed) {
+				what = "cannot read";
+			} else {
+				what = "cannot write";
+				where = tmp;
+			}
+			goto done;
+		}
+	}
+	where = tmp;
+	if (fsync(fd) != 0)
+		goto done;
+	e = close(fd);
+	fd = -1;
+	if (e != 0)
+		goto done;
+	if (!EVP_DigestFinal_ex(md, digest, &dlen)) {
+		errno = EIO;
+		goto done;
+	}
+	if (rename(tmp, dest) != 0) {
+		what = "cannot rename onto";
+		where = dest;
+		goto done;
+	}
+	tmp[0] = '\0';		/* renamed: nothing to remove any more */
+	if (sync_parent(dest) != 0) {
+		what = "cannot sync the directory of";
+		where = dest;
+		goto done;
+	}
+	EVP_MD_CTX_free(md);
+	sigv4_hex(hex, digest, dlen);
+	lua_pushinteger(L, (lua_Integer)size);
+	lua_pushlstring(L, hex, 2 * (size_t)dlen);
+	return 2;
+done:
+	e = errno;
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	EVP_MD_CTX_free(md);
+	errno = e;
+	/* `where` may name tmp, which is still a valid buffer here */
+	return fail(L, what, where[0] ? where : dest);
+}
+
+static int fs_fsync(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc, e;
+
+	if (fd < 0)
+		return fail(L, "cannot open", path);
+	rc = fsync(fd);
+	e = errno;
+	close(fd);
+	if (rc != 0) {
+		errno = e;
+		return fail(L, "cannot fsync", path);
+	}
 	lua_pushboolean(L, 1);
 	return 1;
 }
@@ -314,6 +491,8 @@ static const luaL_Reg fs_functions[] = {
 	{ "remove_tree", fs_remove_tree },
 	{ "lock", fs_lock },
 	{ "isatty", fs_isatty },
+	{ "copy_files", fs_copy_files },
+	{ "fsync", fs_fsync },
 	{ NULL, NULL }
 };
 

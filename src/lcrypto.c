@@ -1,6 +1,6 @@
 /*
  * lcrypto.c - hashing for Lua: sha256, sha256_hex, sha256_file,
- * hmac_sha256, hex.
+ * hmac_sha256, hex, md5, md5_hex.
  *
  * Thin bindings over OpenSSL; the outputs are Lua strings, so nothing
  * here owns memory across a call that can raise.
@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 
 #include "core.h"
 #include "sigv4.h"
@@ -172,12 +173,47 @@ static int crypto_hex(lua_State *L)
 	return 1;
 }
 
+/*
+ * core.md5(s) -> 16 raw bytes. MD5 is no security measure here: S3 uses
+ * it for ETags and Content-MD5, so personalize-local's S3 subset must too.
+ */
+static int crypto_md5(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(s, n, md, &len, EVP_md5(), NULL))
+		return luaL_error(L, "MD5 is not available from OpenSSL");
+	lua_pushlstring(L, (const char *)md, len);
+	return 1;
+}
+
+/* core.md5_hex(s) -> 32 lower-case hex digits */
+static int crypto_md5_hex(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(s, n, md, &len, EVP_md5(), NULL))
+		return luaL_error(L, "MD5 is not available from OpenSSL");
+	sigv4_hex(hex, md, len);
+	lua_pushlstring(L, hex, 2 * (size_t)len);
+	return 1;
+}
+
 static const luaL_Reg crypto_functions[] = {
 	{ "sha256", crypto_sha256 },
 	{ "sha256_hex", crypto_sha256_hex },
 	{ "sha256_file", crypto_sha256_file },
 	{ "hmac_sha256", crypto_hmac_sha256 },
 	{ "hex", crypto_hex },
+	{ "md5", crypto_md5 },
+	{ "md5_hex", crypto_md5_hex },
 	{ NULL, NULL }
 };
 
