@@ -1,0 +1,275 @@
+-- An operation's parameters, read from the service model, for the REPL:
+--
+--   personalize.help(client, "create_solution")       prints to io.stdout
+--   client:help("CreateSolution")                     the same
+--   local text = personalize.help(client, "create_solution", { print = false })
+--   personalize.help(client)                          the operations
+--   personalize.help("personalize-runtime", "get_recommendations")
+--
+-- The first argument is a client or a service name. For each parameter:
+-- its type (string, integer, list of X, map of K to V, structure), enum
+-- values, length or value limits and pattern; structures are expanded
+-- (opts.depth levels below the parameters, 2 by default), required
+-- members first. Then the output's top-level members.
+--
+-- An unknown operation raises, naming the closest operations.
+local client_mod = require "personalize.client"
+
+local type, pairs, ipairs, next, tostring, error, setmetatable = type, pairs, ipairs, next, tostring, error, setmetatable
+local concat, sort = table.concat, table.sort
+local rep = string.rep
+
+local _M = {}
+
+local snake_case = client_mod.snake_case
+
+-- The model of a client or of a service name.
+local function model_of(target)
+  if type(target) == "string" then
+    local def = client_mod.SERVICES[target:gsub("_", "-")]
+    if not def then
+      local names = {}
+      for k in pairs(client_mod.SERVICES) do names[#names + 1] = k end
+      sort(names)
+      return nil, ("personalize.help: unknown service %q (known: %s)"):format(target, concat(names, ", "))
+    end
+    return require(def.model)
+  end
+  if type(target) == "table" and type(target._service) == "table" and target._service.model then
+    return target._service.model
+  end
+  return nil, "personalize.help: a client or a service name expected, got " .. type(target)
+end
+
+-- Levenshtein distance, for suggestions.
+local function distance(a, b)
+  local prev = {}
+  for j = 0, #b do prev[j] = j end
+  for i = 1, #a do
+    local cur = { [0] = i }
+    local ca = a:byte(i)
+    for j = 1, #b do
+      local cost = ca == b:byte(j) and 0 or 1
+      local d = prev[j] + 1
+      if cur[j - 1] + 1 < d then d = cur[j - 1] + 1 end
+      if prev[j - 1] + cost < d then d = prev[j - 1] + cost end
+      cur[j] = d
+    end
+    prev = cur
+  end
+  return prev[#b]
+end
+
+-- Up to three snake_case names closest to `name`.
+local function suggestions(names, name)
+  local want = snake_case(name)
+  local scored = {}
+  for _, n in ipairs(names) do
+    local d = distance(want, n)
+    if n:find(want, 1, true) then d = d / 4 end
+    scored[#scored + 1] = { n = n, d = d }
+  end
+  sort(scored, function(x, y)
+    if x.d ~= y.d then return x.d < y.d end
+    return x.n < y.n
+  end)
+  local out = {}
+  for i = 1, 3 do
+    if scored[i] then out[i] = scored[i].n end
+  end
+  return out
+end
+
+local function sorted_names(t)
+  local names = {}
+  for k in pairs(t) do names[#names + 1] = k end
+  sort(names)
+  return names
+end
+
+-- "string", "list of string", "map of string to structure (Tag)" ...
+local function type_text(shapes, ref)
+  local shape = shapes[ref.shape]
+  if not shape then return tostring(ref.shape) end
+  local t = shape.type
+  if t == "list" then
+    return "list of " .. type_text(shapes, shape.member)
+  elseif t == "map" then
+    return "map of " .. type_text(shapes, shape.key) .. " to " .. type_text(shapes, shape.value)
+  elseif t == "structure" then
+    return "structure " .. ref.shape
+  end
+  return t
+end
+
+local function limit_text(lo, hi)
+  if lo and hi then return lo .. ".." .. hi end
+  if lo then return "at least " .. lo end
+  return "at most " .. hi
+end
+
+-- Enum values, limits and pattern of a shape, as "; "-separated text.
+local function constraints(shape)
+  local out = {}
+  if shape.enum then out[#out + 1] = "one of " .. concat(shape.enum, ", ") end
+  if shape.min or shape.max then
+    local lo = shape.min
+    if lo == 0 then lo = nil end
+    if lo or shape.max then
+      local t = shape.type
+      if t == "string" or t == "blob" then
+        out[#out + 1] = "length " .. limit_text(lo, shape.max)
+      elseif t == "list" or t == "map" then
+        out[#out + 1] = limit_text(lo, shape.max) .. (shape.max == 1 and " entry" or " entries")
+      else
+        out[#out + 1] = "value " .. limit_text(lo, shape.max)
+      end
+    end
+  end
+  if shape.pattern then out[#out + 1] = "pattern " .. shape.pattern end
+  if shape.sensitive then out[#out + 1] = "sensitive" end
+  return out
+end
+
+-- The structure a member leads to (through lists and maps), if any.
+local function inner_structure(shapes, ref)
+  local shape = shapes[ref.shape]
+  local guard = 0
+  while shape and guard < 4 do
+    if shape.type == "structure" then return shape, ref.shape end
+    if shape.type == "list" then
+      ref = shape.member
+    elseif shape.type == "map" then
+      ref = shape.value
+    else
+      return nil
+    end
+    shape = shapes[ref.shape]
+    guard = guard + 1
+  end
+  return nil
+end
+
+-- Required members (in the model's order) then the others (by name).
+local function ordered_members(structure)
+  local required, is_required = {}, {}
+  for _, name in ipairs(structure.required or {}) do
+    if structure.members[name] then
+      required[#required + 1] = name
+      is_required[name] = true
+    end
+  end
+  local optional = {}
+  for _, name in ipairs(sorted_names(structure.members or {})) do
+    if not is_required[name] then optional[#optional + 1] = name end
+  end
+  return required, optional, is_required
+end
+
+-- One line per member, nested structures indented below it.
+local function member_lines(lines, shapes, name, ref, indent, depth, required, seen)
+  local shape = shapes[ref.shape] or {}
+  local parts = { type_text(shapes, ref) }
+  if required then table.insert(parts, 1, "required") end
+  -- list/map constraints of the container, then those of its elements.
+  for _, c in ipairs(constraints(shape)) do parts[#parts + 1] = c end
+  if shape.type == "list" and shapes[shape.member.shape] then
+    for _, c in ipairs(constraints(shapes[shape.member.shape])) do parts[#parts + 1] = "each " .. c end
+  end
+  lines[#lines + 1] = rep("  ", indent) .. name .. ": " .. concat(parts, ", ")
+  local inner, inner_name = inner_structure(shapes, ref)
+  if inner and depth > 0 and not seen[inner_name] then
+    seen[inner_name] = true
+    local req, opt, is_req = ordered_members(inner)
+    for _, list in ipairs{ req, opt } do
+      for _, m in ipairs(list) do
+        member_lines(lines, shapes, m, inner.members[m], indent + 1, depth - 1, is_req[m], seen)
+      end
+    end
+    seen[inner_name] = nil
+  end
+end
+
+local function operations_text(model)
+  local names = {}
+  for api in pairs(model.operations) do names[#names + 1] = snake_case(api) end
+  sort(names)
+  local service = model.metadata and (model.metadata.serviceFullName or model.metadata.endpointPrefix) or "service"
+  local lines = { ("%s: %d operations (help(client, name) for one)"):format(service, #names) }
+  for _, n in ipairs(names) do lines[#lines + 1] = "  " .. n end
+  return concat(lines, "\n") .. "\n"
+end
+
+-- The help text of `op` in `model`, or nil and a message with suggestions.
+local function operation_text(model, op, opts)
+  local found
+  for api, def in pairs(model.operations) do
+    if api == op or snake_case(api) == op then found = def end
+  end
+  if not found then
+    local names = {}
+    for api in pairs(model.operations) do names[#names + 1] = snake_case(api) end
+    sort(names)
+    return nil, ("personalize.help: unknown operation %q; did you mean %s?"):format(
+      op, concat(suggestions(names, op), ", "))
+  end
+  local shapes = model.shapes
+  local depth = opts.depth or 2
+  local http = found.http or {}
+  local lines = { ("%s (%s): %s %s"):format(snake_case(found.name), found.name,
+                                             http.method or "POST", http.requestUri or "/") }
+  local meta = model.metadata or {}
+  if meta.targetPrefix then
+    lines[#lines + 1] = ("  X-Amz-Target: %s.%s"):format(meta.targetPrefix, found.name)
+  end
+  local input = found.input and shapes[found.input]
+  local req, opt = {}, {}
+  if input and input.members then req, opt = ordered_members(input) end
+  local function section(title, list)
+    if #list == 0 then return end
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = title
+    for _, m in ipairs(list) do
+      member_lines(lines, shapes, m, input.members[m], 1, depth, false, { [found.input] = true })
+    end
+  end
+  if #req + #opt == 0 then
+    lines[#lines + 1] = ""
+    lines[#lines + 1] = "No parameters."
+  end
+  section("Required parameters:", req)
+  section("Optional parameters:", opt)
+  local output = found.output and shapes[found.output]
+  lines[#lines + 1] = ""
+  if output and output.members and next(output.members) then
+    lines[#lines + 1] = "Returns:"
+    for _, m in ipairs(sorted_names(output.members)) do
+      member_lines(lines, shapes, m, output.members[m], 1, 0, false, {})
+    end
+  else
+    lines[#lines + 1] = "Returns: nothing but ResponseMetadata."
+  end
+  return concat(lines, "\n") .. "\n"
+end
+
+-- help(client_or_service, op, opts) -> text | nil, msg
+-- opts.depth: levels of nested structures shown (2).
+function _M.text(target, op, opts)
+  local model, err = model_of(target)
+  if not model then return nil, err end
+  if op == nil then return operations_text(model) end
+  if type(op) ~= "string" then return nil, "personalize.help: an operation name expected, got " .. type(op) end
+  return operation_text(model, op, opts or {})
+end
+
+-- personalize.help(client, op, opts): prints the text to io.stdout, or
+-- returns it when opts.print is false. Raises for an unknown operation.
+local function help(_, target, op, opts)
+  opts = opts or {}
+  local text, err = _M.text(target, op, opts)
+  if not text then error(err, 2) end
+  if opts.print == false then return text end
+  io.stdout:write(text)
+end
+
+return setmetatable(_M, { __call = help })
