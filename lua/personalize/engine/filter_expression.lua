@@ -1,0 +1,203 @@
+-- Personalize's filter expression language, parsed.
+--
+--   local ast, problem = filter_expression.parse(text)
+--   local ok, problem = filter_expression.check(text)
+--
+-- An expression is one or more statements joined with "|":
+--   INCLUDE|EXCLUDE ItemID|UserID|ActionID WHERE <condition> [AND|OR <condition>]...
+-- a condition is  Dataset.FIELD IN (values) | NOT IN (values) | = | < | > | <= | >= value,
+-- Dataset one of Items, Interactions, Users, Actions, ActionInteractions,
+-- CurrentItem, CurrentUser; values are "quoted strings", numbers,
+-- $PARAMETERS (filled by filterValues at request time) or CurrentItem.FIELD.
+-- Interactions conditions name EVENT_TYPE with IN / NOT IN only.
+-- The AST: { { action = "EXCLUDE", subject = "ItemID",
+--   conditions = { { dataset, field, op, values = { {kind="string"|"number"|"param"|"current", value} } }, ... },
+--   joins = { "AND"|"OR", ... } }, ..., parameters = { NAME = true } }
+local _M = {}
+
+local MAX_LENGTH = 2500
+local MAX_PARAMETERS = 5
+
+local DATASETS = { Items = true, Interactions = true, Users = true, Actions = true,
+                   ActionInteractions = true, CurrentItem = true, CurrentUser = true }
+local SUBJECTS = { ItemID = true, UserID = true, ActionID = true }
+
+-- Tokens: words, quoted strings, numbers, $params, punctuation.
+local function tokenize(text)
+  local tokens, i, n = {}, 1, #text
+  while i <= n do
+    local c = text:sub(i, i)
+    if c:match("%s") then
+      i = i + 1
+    elseif c == '"' then
+      local j = text:find('"', i + 1, true)
+      if not j then return nil, ("unterminated string starting at character %d"):format(i) end
+      tokens[#tokens + 1] = { kind = "string", value = text:sub(i + 1, j - 1), at = i }
+      i = j + 1
+    elseif c == "$" then
+      local name = text:match("^%$([%w_]+)", i)
+      if not name then return nil, ("'$' at character %d must start a parameter name"):format(i) end
+      tokens[#tokens + 1] = { kind = "param", value = name, at = i }
+      i = i + 1 + #name
+    elseif c:match("[%d%-]") then
+      local num = text:match("^%-?%d+%.?%d*", i)
+      if not num then return nil, ("unexpected %q at character %d"):format(c, i) end
+      tokens[#tokens + 1] = { kind = "number", value = tonumber(num), at = i }
+      i = i + #num
+    elseif c:match("[%a_]") then
+      local word = text:match("^[%w_]+", i)
+      local field = text:match("^[%w_]+%.[%w_]+", i)
+      if field then
+        tokens[#tokens + 1] = { kind = "field", value = field, at = i }
+        i = i + #field
+      else
+        tokens[#tokens + 1] = { kind = "word", value = word, upper = word:upper(), at = i }
+        i = i + #word
+      end
+    else
+      local op = text:match("^[<>]=", i) or text:match("^[%(%),=<>|]", i)
+      if not op then return nil, ("unexpected %q at character %d"):format(c, i) end
+      tokens[#tokens + 1] = { kind = "punct", value = op, at = i }
+      i = i + #op
+    end
+  end
+  return tokens
+end
+
+function _M.parse(text)
+  if type(text) ~= "string" or text:match("^%s*$") then return nil, "the expression is empty" end
+  if #text > MAX_LENGTH then
+    return nil, ("the expression has %d characters; the limit is %d"):format(#text, MAX_LENGTH)
+  end
+  local tokens, terr = tokenize(text)
+  if not tokens then return nil, terr end
+  local pos = 1
+  local function peek() return tokens[pos] end
+  local function where(t) return t and ("at character " .. t.at) or "at the end" end
+  local function expect_word(w)
+    local t = tokens[pos]
+    if not t or t.kind ~= "word" or t.upper ~= w then
+      return nil, ("expected %s %s"):format(w, where(t))
+    end
+    pos = pos + 1
+    return t
+  end
+
+  local ast = { parameters = {} }
+  local nparams = 0
+  local function value()
+    local t = tokens[pos]
+    if not t then return nil, "expected a value at the end" end
+    pos = pos + 1
+    if t.kind == "string" or t.kind == "number" then return { kind = t.kind, value = t.value } end
+    if t.kind == "param" then
+      if not ast.parameters[t.value] then
+        nparams = nparams + 1
+        ast.parameters[t.value] = true
+      end
+      return { kind = "param", value = t.value }
+    end
+    if t.kind == "field" and t.value:match("^CurrentItem%.") then
+      return { kind = "current", value = t.value:match("%.(.*)$") }
+    end
+    return nil, ("expected a quoted string, a number or a $PARAMETER %s"):format(where(t))
+  end
+
+  local function condition()
+    local t = tokens[pos]
+    if not t or t.kind ~= "field" then
+      return nil, ("expected Dataset.FIELD (e.g. Items.GENRE) %s"):format(where(t))
+    end
+    local dataset, field = t.value:match("^([%w_]+)%.([%w_]+)$")
+    if not DATASETS[dataset] then
+      return nil, ("unknown dataset %q %s; use Items, Interactions, Users, Actions or CurrentItem"):format(dataset, where(t))
+    end
+    pos = pos + 1
+    local c = { dataset = dataset, field = field, values = {} }
+    local o = tokens[pos]
+    if o and o.kind == "word" and o.upper == "NOT" then
+      pos = pos + 1
+      local ok, e = expect_word("IN")
+      if not ok then return nil, e end
+      c.op = "NOT IN"
+    elseif o and o.kind == "word" and o.upper == "IN" then
+      pos = pos + 1
+      c.op = "IN"
+    elseif o and o.kind == "punct" and (o.value == "=" or o.value == "<" or o.value == ">"
+        or o.value == "<=" or o.value == ">=") then
+      pos = pos + 1
+      c.op = o.value
+    else
+      return nil, ("expected IN, NOT IN, =, <, >, <= or >= after %s %s"):format(t.value, where(o))
+    end
+    if c.op == "IN" or c.op == "NOT IN" then
+      local open = tokens[pos]
+      if not open or open.value ~= "(" then return nil, ("expected ( after %s %s"):format(c.op, where(open)) end
+      pos = pos + 1
+      repeat
+        local v, e = value()
+        if not v then return nil, e end
+        c.values[#c.values + 1] = v
+        local sep = tokens[pos]
+        pos = pos + 1
+        if not sep or (sep.value ~= "," and sep.value ~= ")") then
+          return nil, ("expected , or ) %s"):format(where(sep))
+        end
+      until sep.value == ")"
+    else
+      local v, e = value()
+      if not v then return nil, e end
+      c.values[1] = v
+    end
+    if dataset == "Interactions" and (field ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
+      return nil, ("Interactions conditions must be Interactions.EVENT_TYPE IN (...) or NOT IN (...), got Interactions.%s %s")
+        :format(field, c.op)
+    end
+    return c
+  end
+
+  repeat
+    local action = tokens[pos]
+    if not action or action.kind ~= "word" or (action.upper ~= "INCLUDE" and action.upper ~= "EXCLUDE") then
+      return nil, ("expected INCLUDE or EXCLUDE %s"):format(where(action))
+    end
+    pos = pos + 1
+    local subject = tokens[pos]
+    if not subject or subject.kind ~= "word" or not SUBJECTS[subject.value] then
+      return nil, ("expected ItemID, UserID or ActionID after %s %s"):format(action.upper, where(subject))
+    end
+    pos = pos + 1
+    local ok, e = expect_word("WHERE")
+    if not ok then return nil, e end
+    local stmt = { action = action.upper, subject = subject.value, conditions = {}, joins = {} }
+    while true do
+      local c, ce = condition()
+      if not c then return nil, ce end
+      stmt.conditions[#stmt.conditions + 1] = c
+      local j = peek()
+      if j and j.kind == "word" and (j.upper == "AND" or j.upper == "OR") then
+        stmt.joins[#stmt.joins + 1] = j.upper
+        pos = pos + 1
+      else
+        break
+      end
+    end
+    ast[#ast + 1] = stmt
+    local bar = peek()
+    if bar and bar.value == "|" then pos = pos + 1 elseif bar then
+      return nil, ("unexpected %q %s"):format(tostring(bar.value), where(bar))
+    end
+  until not bar
+  if nparams > MAX_PARAMETERS then
+    return nil, ("the expression has %d parameters; the limit is %d"):format(nparams, MAX_PARAMETERS)
+  end
+  return ast
+end
+
+function _M.check(text)
+  local ast, problem = _M.parse(text)
+  if not ast then return nil, problem end
+  return true
+end
+
+return _M

@@ -1,0 +1,235 @@
+-- personalize-local's engine: a Personalize-compatible service in plain
+-- Lua, with its state in a data directory. nginx (bin/personalize-local)
+-- serves it over HTTP; `endpoint = "local:DIR"` runs it in-process.
+--
+--   local engine = require "personalize.engine"
+--   local eng, err = engine.open{ dir = DIR, region = "us-east-1",
+--     credentials = { { access_key_id = ..., secret_access_key = ... } },
+--     timings = { pending = 0.5, in_progress = 1 }, clock = core.time }
+--   local res = eng:handle{ method = "POST", path = "/", query = nil,
+--     headers = { ["x-amz-target"] = ..., authorization = ..., ... }, body = "..." }
+--   -- res = { status = 200, headers = { ... }, body = "...", body_file = nil }
+--   local delay = eng:tick()     -- due background work; seconds to the next
+--   eng:close()
+--
+-- Header names in requests are lowercase. Every request must be signed
+-- with SigV4 by one of the accepted key pairs: opts.credentials, else
+-- every key pair of DIR/credentials (AWS credentials-file format), else
+-- engine.DEFAULT_CREDENTIALS. One engine per data directory (a lock file);
+-- open returns nil, message when another process holds it.
+--
+-- Requests go by their SigV4 credential scope: service "s3" to the S3
+-- subset (engine.s3); X-Amz-Target "AmazonPersonalize.*" to the control
+-- plane (engine.resources); the runtime and events paths (/recommendations,
+-- /events, ...) to engine.runtime.
+local core = require "personalize.core"
+local json = require "personalize.json"
+local validate = require "personalize.validate"
+local ini = require "personalize.ini"
+local auth = require "personalize.engine.auth"
+local store = require "personalize.engine.store"
+local resources = require "personalize.engine.resources"
+local runtime = require "personalize.engine.runtime"
+local schema = require "personalize.schema"
+
+local setmetatable, pairs, type, tostring, pcall = setmetatable, pairs, type, tostring, pcall
+local fmt = string.format
+
+local _M = {}
+
+_M.DEFAULT_CREDENTIALS = {
+  access_key_id = "AKIAPERSONALIZELOCAL",
+  secret_access_key = "personalize-local/secret/do-not-use-on-aws",
+}
+_M.DEFAULT_ACCOUNT_ID = "123456789012"
+_M.DEFAULT_TIMINGS = { pending = 0.5, in_progress = 1 }
+
+local MODELS = {
+  personalize = require "personalize.models.personalize",
+  runtime = require "personalize.models.personalize_runtime",
+  events = require "personalize.models.personalize_events",
+}
+
+-- Runtime and events operations by request path.
+local ROUTES = {}
+for _, which in ipairs { "runtime", "events" } do
+  local model = MODELS[which]
+  for name, op in pairs(model.operations) do
+    ROUTES[op.http.requestUri] = { model = model, op = op, name = name, rest = true }
+  end
+end
+
+local Engine = {}
+Engine.__index = Engine
+
+local function load_keys(opts, dir)
+  local keys = {}
+  local list = opts.credentials
+  if not list then
+    local sections = ini.load(dir .. "/credentials")
+    list = {}
+    for _, s in pairs(sections) do
+      if s.aws_access_key_id and s.aws_secret_access_key then
+        list[#list + 1] = { access_key_id = s.aws_access_key_id, secret_access_key = s.aws_secret_access_key }
+      end
+    end
+    if #list == 0 then list = { _M.DEFAULT_CREDENTIALS } end
+  end
+  for _, c in ipairs(list) do keys[c.access_key_id] = c.secret_access_key end
+  return keys
+end
+
+function _M.open(opts)
+  opts = opts or {}
+  local dir = opts.dir
+  if type(dir) ~= "string" or dir == "" then return nil, "personalize-local: a data directory (dir) is required" end
+  local ok, err = core.mkdir(dir)
+  if not ok then return nil, "personalize-local: " .. err end
+  local lock
+  lock, err = core.lock(dir .. "/.lock")
+  if not lock then
+    return nil, ("personalize-local: data directory %s is in use by another engine (%s)"):format(dir, err)
+  end
+  local st
+  st, err = store.open(dir)
+  if not st then lock:unlock(); return nil, "personalize-local: " .. err end
+  local timings = {}
+  for k, v in pairs(_M.DEFAULT_TIMINGS) do timings[k] = (opts.timings or {})[k] or v end
+  local self = setmetatable({
+    dir = dir, store = st, lock = lock,
+    region = opts.region or "us-east-1",
+    account_id = opts.account_id or _M.DEFAULT_ACCOUNT_ID,
+    keys = load_keys(opts, dir),
+    timings = timings,
+    now = opts.clock or core.time,
+    salt = core.sha256_hex(dir .. tostring(core.time())):sub(1, 16),
+    models = {},          -- trained models by solution version / recommender ARN
+    cache = {},           -- dataset rows by dataset ARN
+    requests = 0,
+  }, Engine)
+  self.s3 = require("personalize.engine.s3").new {
+    dir = dir .. "/s3", region = self.region, account_id = self.account_id, now = self.now }
+  self.check_schema = function(text, dataset_type, domain)
+    return schema.check(text, dataset_type, domain)
+  end
+  return self
+end
+
+function Engine:close()
+  if self.lock then self.lock:unlock(); self.lock = nil end
+end
+
+function Engine:request_id()
+  self.requests = self.requests + 1
+  local h = core.sha256_hex(self.salt .. self.requests)
+  return fmt("%s-%s-%s-%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), h:sub(21, 32))
+end
+
+-- Runs due lifecycle work; returns seconds until more is due, or nil.
+function Engine:tick()
+  local changed, delay = resources.tick(self, self.now())
+  if changed then self.store:save() end
+  return delay
+end
+
+local function status_of(model, code)
+  local shape = model.shapes[code]
+  local http = shape and shape.error
+  if http and http.httpStatusCode then return http.httpStatusCode end
+  if code == "ResourceNotFoundException" then return 404 end
+  if code == "InternalFailure" then return 500 end
+  return 400
+end
+
+local function json_error(rid, rest, status, code, message)
+  local headers = { ["Content-Type"] = rest and "application/json" or "application/x-amz-json-1.1",
+                    ["x-amzn-RequestId"] = rid }
+  if rest then headers["x-amzn-ErrorType"] = code end
+  return { status = status, headers = headers,
+           body = store.json.encode({ __type = code, message = message }) }
+end
+
+local function xml_escape(s)
+  return (tostring(s):gsub("[<>&\"]", { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;" }))
+end
+
+local function s3_error(rid, status, code, message, method)
+  local headers = { ["x-amz-request-id"] = rid }
+  if method == "HEAD" then return { status = status, headers = headers } end
+  headers["Content-Type"] = "application/xml"
+  return { status = status, headers = headers, body = fmt(
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>',
+    xml_escape(code), xml_escape(message), rid) }
+end
+
+-- Calls `handler` for operation `name` of `model` with the JSON `body`.
+function Engine:call(model, name, handler, body, rid, rest)
+  local op = model.operations[name]
+  local params, derr = json.decode(body)
+  if type(params) ~= "table" then
+    return json_error(rid, rest, 400, "SerializationException", "the request body is not a JSON object: " .. tostring(derr))
+  end
+  local problems = validate.check(model, op.input, params)
+  if problems then
+    return json_error(rid, rest, 400, "InvalidInputException", validate.message(problems, name))
+  end
+  local result, code, message = handler(self, params)
+  if not result then
+    return json_error(rid, rest, status_of(model, code), code, message)
+  end
+  if op.name:find("^[CDUSTP]") and not op.name:find("^Describe") then self.store:save() end
+  local out = op.output and json.encode(model, op.output, result) or "{}"
+  return { status = 200, body = out, headers = {
+    ["Content-Type"] = rest and "application/json" or "application/x-amz-json-1.1",
+    ["x-amzn-RequestId"] = rid } }
+end
+
+function Engine:dispatch(req, rid)
+  local service = auth.service_of(req)
+  local ctx, aerr = auth.verify(req, self.keys, self.now())
+  if not ctx then
+    if service == "s3" then return s3_error(rid, aerr.status, aerr.code, aerr.message, req.method) end
+    return json_error(rid, not req.headers["x-amz-target"], aerr.status, aerr.code, aerr.message)
+  end
+  ctx.request_id = rid
+  if ctx.service == "s3" then
+    return self.s3:handle(req, ctx)
+  end
+  if ctx.service ~= "personalize" then
+    return json_error(rid, false, 400, "InvalidSignatureException",
+      fmt("credential scope service %q: personalize-local serves personalize and s3", ctx.service))
+  end
+  local target = req.headers["x-amz-target"]
+  if target then
+    local name = target:match("^AmazonPersonalize%.(%w+)$")
+    local handler = name and MODELS.personalize.operations[name] and resources.handler(name)
+    if not handler then
+      return json_error(rid, false, 400, "UnknownOperationException", "unknown operation " .. target)
+    end
+    return self:call(MODELS.personalize, name, handler, req.body, rid, false)
+  end
+  local route = ROUTES[req.path]
+  if not route or req.method ~= route.op.http.method then
+    return json_error(rid, true, 404, "UnknownOperationException",
+      fmt("no operation at %s %s", req.method, req.path))
+  end
+  return self:call(route.model, route.name, runtime.handler(route.name), req.body, rid, true)
+end
+
+-- Answers one HTTP request (see the module header). Never raises: an
+-- internal error is a 500 InternalFailure naming it.
+function Engine:handle(req)
+  local rid = self:request_id()
+  self:tick()
+  if req.body == nil and req.body_file and not (auth.service_of(req) == "s3") then
+    local f = io.open(req.body_file, "rb")
+    if f then req.body = f:read("*a"); f:close() end
+  end
+  local ok, res = pcall(self.dispatch, self, req, rid)
+  if not ok then
+    return json_error(rid, false, 500, "InternalFailure", "personalize-local: " .. tostring(res))
+  end
+  return res
+end
+
+return _M

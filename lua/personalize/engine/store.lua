@@ -1,0 +1,122 @@
+-- The engine's durable state in its data directory.
+--
+--   local st = store.open(dir)          -- nil, message when unreadable
+--   st.resources[arn] = record          -- every resource, keyed by ARN
+--   st:save()                           -- atomically writes state.json
+--   st:write_json(rel, value) / st:read_json(rel)
+--   st:append_line(rel, text)           -- fsync'd journal append
+--
+-- Layout of DIR: state.json (resources, tags, counters), datasets/<id>/
+-- (imported rows and the live-events journal), models/<id>.json (trained
+-- models), s3/ (the S3 subset's objects). Every file is replaced with
+-- core.write_file (temp + fsync + rename), so a kill -9 at any moment
+-- leaves the last acknowledged state.
+local core = require "personalize.core"
+local cjson = require("cjson").new()
+
+cjson.encode_sparse_array(true)
+cjson.encode_number_precision(17)
+
+local setmetatable, pairs, type = setmetatable, pairs, type
+local io_open = io.open
+
+local _M = {}
+
+local Store = {}
+Store.__index = Store
+
+_M.json = cjson
+
+local function read_all(path)
+  local f = io_open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+_M.read_all = read_all
+
+local function dirname(path)
+  return path:match("^(.*)/[^/]*$") or "."
+end
+
+function _M.open(dir)
+  local ok, err = core.mkdir(dir)
+  if not ok then return nil, err end
+  local self = setmetatable({ dir = dir, resources = {}, tags = {}, seq = 0 }, Store)
+  local text = read_all(dir .. "/state.json")
+  if text then
+    local okd, state = pcall(cjson.decode, text)
+    if not okd or type(state) ~= "table" then
+      return nil, dir .. "/state.json is not valid JSON: " .. tostring(state)
+    end
+    self.resources = state.resources or {}
+    self.tags = state.tags or {}
+    self.seq = state.seq or 0
+  end
+  return self
+end
+
+-- The next value of a counter that survives restarts (orders resources).
+function Store:next_seq()
+  self.seq = self.seq + 1
+  return self.seq
+end
+
+function Store:save()
+  local text = cjson.encode { resources = self.resources, tags = self.tags, seq = self.seq }
+  local ok, err = core.write_file(self.dir .. "/state.json", text)
+  if not ok then error("personalize-local: cannot save state: " .. err) end
+end
+
+function Store:path(rel)
+  return self.dir .. "/" .. rel
+end
+
+function Store:write_json(rel, value)
+  local path = self:path(rel)
+  local ok, err = core.mkdir(dirname(path))
+  if not ok then return nil, err end
+  return core.write_file(path, cjson.encode(value))
+end
+
+function Store:read_json(rel)
+  local text = read_all(self:path(rel))
+  if not text then return nil end
+  local ok, value = pcall(cjson.decode, text)
+  if not ok then return nil, rel .. ": " .. value end
+  return value
+end
+
+function Store:append_line(rel, line)
+  local path = self:path(rel)
+  local ok, err = core.mkdir(dirname(path))
+  if not ok then return nil, err end
+  return core.append_file(path, line .. "\n")
+end
+
+-- Lines of a journal written by append_line (a torn last line, from a
+-- crash mid-append before the fsync returned, is skipped).
+function Store:read_lines(rel)
+  local text = read_all(self:path(rel))
+  local lines = {}
+  if not text then return lines end
+  for line in text:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  return lines
+end
+
+function Store:remove(rel)
+  return core.remove_tree(self:path(rel))
+end
+
+-- Resources of `kind`, in creation order, that pass `keep` (optional).
+function Store:list(kind, keep)
+  local out = {}
+  for _, r in pairs(self.resources) do
+    if r._kind == kind and (not keep or keep(r)) then out[#out + 1] = r end
+  end
+  table.sort(out, function(a, b) return a._seq < b._seq end)
+  return out
+end
+
+return _M
