@@ -120,8 +120,9 @@ local function from_records(records, opts)
   end
   for i = 1, n do
     local r = records[i]
+    if r == null then r = nil end
     if r ~= nil and type(r) ~= "table" then
-      error(("personalize.frame: record %d is a %s, a table expected"):format(i, type(r)), 3)
+      error(("personalize.frame: record %d is a %s, a table expected"):format(i, type(r)), 4)
     end
     if r then
       for _, k in ipairs(sorted_keys(r)) do
@@ -148,7 +149,7 @@ local function from_columns(cols, opts)
   for _, name in ipairs(columns) do
     local c = cols[name]
     if c ~= nil and type(c) ~= "table" then
-      error(("personalize.frame: column %q is a %s, an array expected"):format(tostring(name), type(c)), 3)
+      error(("personalize.frame: column %q is a %s, an array expected"):format(tostring(name), type(c)), 4)
     end
     c = c or {}
     n = max(n, max_index(c))
@@ -158,12 +159,13 @@ local function from_columns(cols, opts)
 end
 
 -- frame(records_or_columns, opts) -> frame. A table whose values are all
--- arrays and that has no array part is read as columns.
-function _M.new(t, opts)
+-- arrays and that has no array part is read as columns. opts.columns: the
+-- columns and their order; opts.max_rows, opts.max_colwidth: display
+-- settings of this frame (else frame.options).
+local function new(t, opts)
   if type(t) ~= "table" then
-    error("personalize.frame: records or columns (a table) expected, got " .. type(t), 2)
+    error("personalize.frame: records or columns (a table) expected, got " .. type(t), 3)
   end
-  opts = opts or {}
   if is_frame(t) then return t end
   if #t == 0 and next(t) ~= nil then
     local all_arrays = true
@@ -176,6 +178,15 @@ function _M.new(t, opts)
     if all_arrays then return from_columns(t, opts) end
   end
   return from_records(t, opts)
+end
+
+function _M.new(t, opts)
+  opts = opts or {}
+  local f = new(t, opts)
+  if opts.max_rows or opts.max_colwidth then
+    f = f:set_options(opts)
+  end
+  return f
 end
 
 ---------------------------------------------------------------------------
@@ -817,5 +828,10 @@ function _M.from_result(result)
 end
 
 return setmetatable(_M, {
-  __call = function(_, t, opts) return _M.new(t, opts) end,
+  __call = function(_, t, opts)
+    opts = opts or {}
+    local f = new(t, opts)
+    if opts.max_rows or opts.max_colwidth then f = f:set_options(opts) end
+    return f
+  end,
 })

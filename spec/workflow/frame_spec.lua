@@ -49,6 +49,12 @@ describe("personalize.frame", function()
       assert.same({ a = 3 }, f:row(3))
     end)
 
+    it("skips null records of decoded JSON", function()
+      local f = frame(cjson.decode('[{"a":1},null,{"a":3}]'))
+      assert.equal(3, f.nrow)
+      assert.same({}, f:row(2))
+    end)
+
     it("raises on misuse", function()
       assert.has_error(function() frame("x") end, "personalize.frame: records or columns (a table) expected, got string")
       assert.has_error(function() frame{ 1, 2 } end, "personalize.frame: record 1 is a number, a table expected")
@@ -95,6 +101,7 @@ describe("personalize.frame", function()
         "11   item12  144\n" ..
         "\n" ..
         "[12 rows x 2 columns]", f:render{ max_rows = 5 })
+      assert.equal(f:render{ max_rows = 5 }, tostring(frame(rows, { columns = { "id", "n" }, max_rows = 5 })))
       -- the default is 30 rows, like the notebook's pandas setting
       assert.is_nil(tostring(f):find("...", 1, true))
       for i = 13, 31 do rows[i] = { id = "item" .. i, n = i } end
@@ -112,6 +119,8 @@ describe("personalize.frame", function()
       assert.equal("   t\n0  " .. long:sub(1, 47) .. "...", tostring(f))
       assert.equal("   t\n0  abcdefg...", f:render{ max_colwidth = 10 })
       assert.equal("   t\n0  abcdefg...", tostring(f:set_options{ max_colwidth = 10 }))
+      assert.equal("   t\n0  abcdefg...", tostring(frame({ { t = long } }, { max_colwidth = 10 })))
+      assert.equal("   t\n0  abcdefg...", tostring(frame.new({ { t = long } }, { max_colwidth = 10 }):head(1)))
     end)
 
     it("counts UTF-8 characters, not bytes, when aligning and truncating", function()
