@@ -1,0 +1,197 @@
+-- Offline metrics of a solution version, computed as Amazon Personalize
+-- documents them ("Evaluating a solution version with metrics"), for any
+-- recipe module.
+--
+--   local m, reason = metrics.evaluate(recipe_arn, data, config)
+--   -- m = { coverage =, mean_reciprocal_rank_at_25 =,
+--   --       normalized_discounted_cumulative_gain_at_5 =, _at_10 =, _at_25 =,
+--   --       precision_at_5 =, _at_10 =, _at_25 = }   (rounded to 4 decimals)
+--   metrics.ndcg(list, relevant, k) / metrics.precision(list, relevant, k)
+--   metrics.reciprocal_rank(list, relevant, k)
+--
+-- The split: users are ordered by SHA-256 of their id (a fixed, seedless
+-- shuffle) and the first 10% are test users. The model is trained on every
+-- interaction of the other users plus the oldest 90% (by TIMESTAMP) of each
+-- test user's interactions; each test user then asks for 25 items (with
+-- itemId = their newest input item, for related-items recipes), which are
+-- scored against the items of their newest 10% (at least one interaction).
+-- `list` is an array of { itemId = } records or of item ids; `relevant` a
+-- set { [itemId] = true }. Relevance is binary; NDCG weights rank r by
+-- 1/log2(1 + r) and divides by the ideal DCG of min(k, #relevant) hits.
+local core = require "personalize.core"
+local recipes = require "personalize.engine.recipes"
+local training = require "personalize.engine.training"
+
+local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
+local floor, log, min = math.floor, math.log, math.min
+local sort = table.sort
+
+local _M = {}
+
+_M.TEST_USER_SHARE = 0.1
+_M.RESULTS = 25
+_M.SPLIT_SALT = "personalize-local/metrics/"
+
+local LOG2 = log(2)
+
+local function item_of(entry)
+  if type(entry) == "table" then return entry.itemId end
+  return entry
+end
+
+local function count(set)
+  local n = 0
+  for _ in pairs(set) do n = n + 1 end
+  return n
+end
+
+-- The ranks (1-based, within the first k) of the distinct relevant items.
+local function hits(list, relevant, k)
+  local out, seen = {}, {}
+  for rank = 1, min(k, #list) do
+    local id = item_of(list[rank])
+    if id ~= nil and relevant[id] and not seen[id] then
+      seen[id] = true
+      out[#out + 1] = rank
+    end
+  end
+  return out
+end
+
+function _M.ndcg(list, relevant, k)
+  local dcg = 0
+  for _, rank in ipairs(hits(list, relevant, k)) do dcg = dcg + LOG2 / log(rank + 1) end
+  local ideal = 0
+  for rank = 1, min(k, count(relevant)) do ideal = ideal + LOG2 / log(rank + 1) end
+  if ideal == 0 then return 0 end
+  return dcg / ideal
+end
+
+function _M.precision(list, relevant, k)
+  return #hits(list, relevant, k) / k
+end
+
+function _M.reciprocal_rank(list, relevant, k)
+  local first = hits(list, relevant, k or _M.RESULTS)[1]
+  return first and 1 / first or 0
+end
+
+local function round4(x)
+  return floor(x * 10000 + 0.5) / 10000
+end
+_M.round = round4
+
+-- Test users first: users ordered by the hash of their id.
+local function split_users(user_list)
+  local key = {}
+  for _, u in ipairs(user_list) do key[u] = core.sha256_hex(_M.SPLIT_SALT .. u) end
+  sort(user_list, function(a, b)
+    if key[a] ~= key[b] then return key[a] < key[b] end
+    return a < b
+  end)
+  local n_test = floor(#user_list * _M.TEST_USER_SHARE + 0.5)
+  if n_test < 1 then n_test = 1 end
+  return n_test
+end
+
+function _M.evaluate(recipe_arn, data, config)
+  config = config or {}
+  local module, why = recipes.module(recipe_arn)
+  if not module then return nil, why end
+  local prepared, reason = training.prepare(data, config)
+  if not prepared then return nil, reason end
+  local rows = prepared.interactions
+  local users_col, items_col, times = rows.USER_ID, rows.ITEM_ID, rows.TIMESTAMP or {}
+
+  local by_user, user_list = {}, {}
+  for i = 1, rows.n do
+    local u = tostring(users_col[i])
+    local list = by_user[u]
+    if not list then
+      list = {}
+      by_user[u] = list
+      user_list[#user_list + 1] = u
+    end
+    list[#list + 1] = i
+  end
+  local n_test = split_users(user_list)
+
+  local train_rows, tests = {}, {}
+  local function older(a, b)
+    local ta, tb = times[a] or 0, times[b] or 0
+    if ta ~= tb then return ta < tb end
+    return a < b
+  end
+  for pos, u in ipairs(user_list) do
+    local idx = by_user[u]
+    if pos <= n_test then
+      sort(idx, older)
+      -- oldest 90% as input, the rest (at least one) held out
+      local n_input = floor(#idx * 9 / 10)
+      for j = 1, n_input do train_rows[#train_rows + 1] = idx[j] end
+      local relevant = {}
+      for j = n_input + 1, #idx do relevant[tostring(items_col[idx[j]])] = true end
+      local last = n_input > 0 and tostring(items_col[idx[n_input]]) or nil
+      tests[#tests + 1] = { user = u, relevant = relevant, last_item = last }
+    else
+      for _, i in ipairs(idx) do train_rows[#train_rows + 1] = i end
+    end
+  end
+  sort(train_rows)
+
+  local train_data = { interactions = training.subset(rows, train_rows), items = prepared.items,
+                       users = prepared.users, event_weights = prepared.event_weights }
+  local model
+  model, reason = training.call("Training", module.train, train_data, config)
+  if not model then return nil, reason end
+
+  local sums = { mrr = 0, ndcg5 = 0, ndcg10 = 0, ndcg25 = 0, p5 = 0, p10 = 0, p25 = 0 }
+  local recommended = {}
+  for _, t in ipairs(tests) do
+    local list
+    list, reason = training.call("Recommendation", module.recommend, model,
+      { userId = t.user, itemId = t.last_item, numResults = _M.RESULTS })
+    if not list then return nil, reason end
+    for rank = 1, min(_M.RESULTS, #list) do
+      local id = item_of(list[rank])
+      if id ~= nil then recommended[id] = true end
+    end
+    local rel = t.relevant
+    sums.mrr = sums.mrr + _M.reciprocal_rank(list, rel, 25)
+    sums.ndcg5 = sums.ndcg5 + _M.ndcg(list, rel, 5)
+    sums.ndcg10 = sums.ndcg10 + _M.ndcg(list, rel, 10)
+    sums.ndcg25 = sums.ndcg25 + _M.ndcg(list, rel, 25)
+    sums.p5 = sums.p5 + _M.precision(list, rel, 5)
+    sums.p10 = sums.p10 + _M.precision(list, rel, 10)
+    sums.p25 = sums.p25 + _M.precision(list, rel, 25)
+  end
+
+  -- coverage: out of the distinct items of the interactions and items datasets
+  local catalog = {}
+  for i = 1, rows.n do catalog[tostring(items_col[i])] = true end
+  local items = prepared.items
+  if type(items) == "table" and type(items.ITEM_ID) == "table" then
+    for i = 1, items.n or #items.ITEM_ID do
+      local id = items.ITEM_ID[i]
+      if id ~= nil then catalog[tostring(id)] = true end
+    end
+  end
+  local n_catalog, n_recommended = count(catalog), 0
+  for id in pairs(recommended) do
+    if catalog[id] then n_recommended = n_recommended + 1 end
+  end
+
+  local q = #tests
+  return {
+    coverage = round4(n_catalog > 0 and n_recommended / n_catalog or 0),
+    mean_reciprocal_rank_at_25 = round4(sums.mrr / q),
+    normalized_discounted_cumulative_gain_at_5 = round4(sums.ndcg5 / q),
+    normalized_discounted_cumulative_gain_at_10 = round4(sums.ndcg10 / q),
+    normalized_discounted_cumulative_gain_at_25 = round4(sums.ndcg25 / q),
+    precision_at_5 = round4(sums.p5 / q),
+    precision_at_10 = round4(sums.p10 / q),
+    precision_at_25 = round4(sums.p25 / q),
+  }
+end
+
+return _M

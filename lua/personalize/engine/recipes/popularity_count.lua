@@ -1,0 +1,72 @@
+-- aws-popularity-count: the items that the most distinct users interacted
+-- with, the same list for every user, without scores (as the Popularity-Count
+-- page of the developer guide describes it).
+--
+--   local model = popularity_count.train(data, config)
+--   local list = popularity_count.recommend(model, request)
+--
+-- Ranking: distinct users (descending), then total interactions
+-- (descending), then item id (ascending), so equal data always gives the
+-- same list. The model is JSON-safe: three parallel arrays.
+local ipairs, tostring, tonumber, floor = ipairs, tostring, tonumber, math.floor
+local sort = table.sort
+
+local _M = { name = "aws-popularity-count", MODEL_VERSION = 1 }
+
+local DEFAULT_RESULTS = 25
+
+function _M.train(data)
+  local rows = data.interactions
+  local users_col, items_col = rows.USER_ID, rows.ITEM_ID
+  local distinct, total, seen = {}, {}, {}
+  local order = {}
+  for i = 1, rows.n do
+    local item, user = tostring(items_col[i]), tostring(users_col[i])
+    local per_item = seen[item]
+    if not per_item then
+      per_item = {}
+      seen[item] = per_item
+      distinct[item], total[item] = 0, 0
+      order[#order + 1] = item
+    end
+    total[item] = total[item] + 1
+    if not per_item[user] then
+      per_item[user] = true
+      distinct[item] = distinct[item] + 1
+    end
+  end
+  sort(order, function(a, b)
+    local da, db = distinct[a], distinct[b]
+    if da ~= db then return da > db end
+    local ta, tb = total[a], total[b]
+    if ta ~= tb then return ta > tb end
+    return a < b
+  end)
+  local users, interactions = {}, {}
+  for k, item in ipairs(order) do
+    users[k], interactions[k] = distinct[item], total[item]
+  end
+  return { recipe = _M.name, version = _M.MODEL_VERSION,
+           items = order, users = users, interactions = interactions }
+end
+
+-- request: numResults (default 25), exclude (set of item ids), keep
+-- (function(itemId) -> boolean). userId and itemId do not change the list.
+function _M.recommend(model, request)
+  request = request or {}
+  local want = floor(tonumber(request.numResults) or DEFAULT_RESULTS)
+  local exclude, keep = request.exclude, request.keep
+  local out = {}
+  if want <= 0 then return out end
+  local items = model.items
+  for k = 1, #items do
+    local item = items[k]
+    if not (exclude and exclude[item]) and (not keep or keep(item)) then
+      out[#out + 1] = { itemId = item }
+      if #out >= want then break end
+    end
+  end
+  return out
+end
+
+return _M
