@@ -41,7 +41,7 @@ SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
 BUSTED   ?= /usr/bin/busted
 
-.PHONY: all test test-one deps models demo bench bench-one clean lint
+.PHONY: all test test-one deps models demo bench bench-one clean lint data
 
 all: $(CORE)
 
@@ -66,6 +66,13 @@ test-one: $(CORE)
 
 models:
 	$(LUA) tools/gen_models.lua ../shared/aws-models lua/personalize/models
+
+# MovieLens ml-latest-small as Personalize CSVs (from Debian's r-cran-dslabs),
+# and the small synthetic set used when R is unavailable.
+data: $(CORE)
+	lua5.4 tools/gen_small_data.lua data/small
+	sh tools/movielens.sh data/movielens || \
+	  echo "data: MovieLens unavailable; the tutorial will use data/small" >&2
 
 demo: deps $(CORE)
 	$(SPEC_ENV) $(LUA) examples/demo.lua
