@@ -64,6 +64,10 @@ local function json_text(v)
   return tostring(v)
 end
 
+local function article(word)
+  return find(word, "^[AEIO]") and "an" or "a" -- "a Users"
+end
+
 -- "GENRES_FIELD_1" and "GenresField1" have the same key.
 local function loose_key(name)
   return upper((gsub(name, "_", "")))
@@ -339,6 +343,8 @@ local function merged_spec(key, domain)
   local extra = domain and DOMAINS[domain][key]
   if extra then
     for _, n in ipairs(extra.required or {}) do spec.required[#spec.required + 1] = n end
+    -- The domain's required fields are the metadata a custom schema needs.
+    if extra.required and spec.min_metadata then spec.min_metadata = nil end
     for n, r in pairs(extra.fields or {}) do spec.fields[n] = r end
   end
   return spec
@@ -386,11 +392,11 @@ local function check_type_rules(fields, record_name, key, domain)
   end
   if spec.min_metadata and #metadata < spec.min_metadata then
     return nil, str_format("%s %s schema needs at least one metadata field besides %s and the reserved fields",
-      find(label, "^[AEIOU]") and "an" or "a", label, concat(spec.required, ", "))
+      article(label), label, concat(spec.required, ", "))
   end
   if spec.max_metadata and #metadata > spec.max_metadata then
     return nil, str_format("%s %s schema can have at most %d metadata fields; it has %d (%s)",
-      find(label, "^[AEIOU]") and "an" or "a", label, spec.max_metadata, #metadata, concat(metadata, ", "))
+      article(label), label, spec.max_metadata, #metadata, concat(metadata, ", "))
   end
   return fields
 end
@@ -424,7 +430,8 @@ function _M.check(schema, dataset_type, domain)
     key = type_key(t.name)
   end
   if key and domain and (key == "ACTIONS" or key == "ACTION_INTERACTIONS") then
-    return nil, str_format("a %s domain dataset group cannot have %s datasets", domain, TYPES[key].label)
+    return nil, str_format("%s %s domain dataset group cannot have %s datasets", article(domain), domain,
+      TYPES[key].label)
   end
   if key then
     fields, err = check_type_rules(fields, t.name, key, domain)
