@@ -1,0 +1,172 @@
+-- personalize-local's offline metrics: the per-list measures, the
+-- documented split, and a run on MovieLens.
+local metrics = require "personalize.engine.metrics"
+local recipes = require "personalize.engine.recipes"
+local shared = require "support.shared"
+
+local POPULARITY = "arn:aws:personalize:::recipe/aws-popularity-count"
+local SIMS = "arn:aws:personalize:::recipe/aws-sims"
+
+local KEYS = {
+  "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_5",
+  "normalized_discounted_cumulative_gain_at_10", "normalized_discounted_cumulative_gain_at_25",
+  "precision_at_5", "precision_at_10", "precision_at_25",
+}
+
+-- 100 users x 10 interactions: nine older ones spread over item0..item199,
+-- the newest always "hot". Every test user holds out exactly "hot".
+local function planted(order)
+  local rows = {}
+  for u = 1, 100 do
+    for j = 1, 9 do rows[#rows + 1] = { "u" .. u, "item" .. ((u * 7 + j * 13) % 200), 1000 * u + j } end
+    rows[#rows + 1] = { "u" .. u, "hot", 1000 * u + 10 }
+  end
+  if order == "reversed" then
+    local r = {}
+    for i = #rows, 1, -1 do r[#r + 1] = rows[i] end
+    rows = r
+  end
+  local d = { n = #rows, USER_ID = {}, ITEM_ID = {}, TIMESTAMP = {} }
+  for i, r in ipairs(rows) do d.USER_ID[i], d.ITEM_ID[i], d.TIMESTAMP[i] = r[1], r[2], r[3] end
+  return { interactions = d }
+end
+
+local function read_ratings(path)
+  local f = assert(io.open(path, "rb"))
+  local header = f:read("*l"):gsub("\r$", "")
+  assert.equal("USER_ID,ITEM_ID,RATING,TIMESTAMP", header)
+  local d = { n = 0, USER_ID = {}, ITEM_ID = {}, EVENT_VALUE = {}, TIMESTAMP = {} }
+  local n = 0
+  for line in f:lines() do
+    local u, i, r, t = line:match("^([^,]*),([^,]*),([^,]*),([^,\r]*)")
+    n = n + 1
+    d.USER_ID[n], d.ITEM_ID[n], d.EVENT_VALUE[n], d.TIMESTAMP[n] = u, i, tonumber(r), tonumber(t)
+  end
+  f:close()
+  d.n = n
+  return { interactions = d }
+end
+
+describe("metrics per list", function()
+  it("reproduces the developer guide's example (hits at ranks 2 and 5, K = 5)", function()
+    local list = { { itemId = "a" }, { itemId = "r1" }, { itemId = "b" }, { itemId = "c" }, { itemId = "r2" } }
+    local relevant = { r1 = true, r2 = true }
+    assert.equal(0.6241, metrics.round(metrics.ndcg(list, relevant, 5)))
+    assert.equal(0.4, metrics.precision(list, relevant, 5))
+    assert.equal(0.5, metrics.reciprocal_rank(list, relevant, 25))
+  end)
+
+  it("scores perfect, empty and cut-off lists", function()
+    local rel = { x = true, y = true }
+    assert.equal(1, metrics.ndcg({ "x", "y", "z" }, rel, 5))
+    assert.equal(1, metrics.ndcg({ "y", "x" }, rel, 2))
+    assert.equal(0, metrics.ndcg({ "z", "w" }, rel, 5))
+    assert.equal(0, metrics.ndcg({}, rel, 5))
+    assert.equal(0, metrics.reciprocal_rank({ "z" }, rel))
+    -- a hit beyond K does not count
+    assert.equal(0, metrics.ndcg({ "a", "b", "x" }, rel, 2))
+    assert.equal(0, metrics.precision({ "a", "b", "x" }, rel, 2))
+    assert.equal(1 / 3, metrics.reciprocal_rank({ "a", "b", "x" }, rel, 25))
+    assert.equal(0, metrics.reciprocal_rank({ "a", "b", "x" }, rel, 2))
+    -- the ideal DCG counts min(K, #relevant) hits
+    local many = { a = true, b = true, c = true, d = true }
+    assert.equal(1, metrics.ndcg({ "a", "b" }, many, 2))
+    assert.equal(0.5, metrics.precision({ "a", "z", "b", "y" }, many, 4))
+    -- a repeated item counts once
+    assert.equal(0.25, metrics.precision({ "x", "x", "z", "w" }, rel, 4))
+  end)
+end)
+
+describe("metrics.evaluate", function()
+  it("scores a planted answer exactly", function()
+    local m = assert(metrics.evaluate(POPULARITY, planted(), {}))
+    assert.same({
+      coverage = metrics.round(25 / 201),
+      mean_reciprocal_rank_at_25 = 1,
+      normalized_discounted_cumulative_gain_at_5 = 1,
+      normalized_discounted_cumulative_gain_at_10 = 1,
+      normalized_discounted_cumulative_gain_at_25 = 1,
+      precision_at_5 = 0.2, precision_at_10 = 0.1, precision_at_25 = 0.04,
+    }, m)
+  end)
+
+  it("is deterministic, whatever the row order", function()
+    local a = assert(metrics.evaluate(POPULARITY, planted(), {}))
+    assert.same(a, metrics.evaluate(POPULARITY, planted(), {}))
+    assert.same(a, metrics.evaluate(POPULARITY, planted("reversed"), {}))
+  end)
+
+  it("trains on the training users and the oldest 90% of each test user, and queries each test user", function()
+    local seen_train, requests = nil, {}
+    recipes.register("aws-sims", {
+      train = function(data) seen_train = data.interactions; return { kind = "spy" } end,
+      recommend = function(model, req)
+        assert.equal("spy", model.kind)
+        requests[#requests + 1] = req
+        return { { itemId = "hot" } }
+      end,
+    })
+    finally(function() recipes.register("aws-sims", nil) end)
+    local data = planted()
+    local m = assert(metrics.evaluate(SIMS, data, {}))
+    assert.equal(10, #requests)
+    assert.equal(990, seen_train.n)
+    local test_users, hot_users = {}, {}
+    for _, r in ipairs(requests) do
+      assert.equal(25, r.numResults)
+      assert.is_nil(test_users[r.userId])
+      test_users[r.userId] = true
+      -- itemId: the user's newest input interaction (j = 9)
+      local u = tonumber(r.userId:sub(2))
+      assert.equal("item" .. ((u * 7 + 9 * 13) % 200), r.itemId)
+    end
+    local per_user = {}
+    for i = 1, seen_train.n do
+      local u = seen_train.USER_ID[i]
+      per_user[u] = (per_user[u] or 0) + 1
+      if seen_train.ITEM_ID[i] == "hot" then hot_users[u] = true end
+      if i > 1 then assert.is_true(seen_train.TIMESTAMP[i] > seen_train.TIMESTAMP[i - 1]) end
+    end
+    for u = 1, 100 do
+      local id = "u" .. u
+      assert.equal(test_users[id] and 9 or 10, per_user[id])
+      assert.equal(not test_users[id], hot_users[id] == true)
+    end
+    assert.equal(1, m.mean_reciprocal_rank_at_25)
+    assert.equal(metrics.round(1 / 201), m.coverage)
+  end)
+
+  it("returns the reasons of the data rules and of the registry", function()
+    local data = planted()
+    data.interactions.n = 999
+    local ok, reason = metrics.evaluate(POPULARITY, data, {})
+    assert.is_nil(ok)
+    assert.equal("Dataset has fewer than 1000 interactions (found 999)", reason)
+    ok, reason = metrics.evaluate("arn:aws:personalize:::recipe/aws-user-personalization", planted(), {})
+    assert.is_nil(ok)
+    assert.matches("not supported by personalize%-local", reason)
+  end)
+
+  it("gives aws-popularity-count its baseline on MovieLens (100k ratings)", function()
+    local dir = shared.dir("datasets/movielens-small")
+    if not dir then return end
+    local data = read_ratings(dir .. "/ratings.csv")
+    assert.equal(100004, data.interactions.n)
+    local t0 = os.clock()
+    local m = assert(metrics.evaluate(POPULARITY, data, {}))
+    local seconds = os.clock() - t0
+    local parts = {}
+    for _, k in ipairs(KEYS) do
+      assert.is_true(m[k] >= 0 and m[k] <= 1, k)
+      parts[#parts + 1] = ("%s=%.4f"):format(k, m[k])
+    end
+    print(("\naws-popularity-count on movielens-small (%.2f s): %s"):format(seconds, table.concat(parts, " ")))
+    local ndcg10 = m.normalized_discounted_cumulative_gain_at_10
+    assert.is_true(ndcg10 > 0.02 and ndcg10 < 0.06, "ndcg@10 " .. ndcg10)
+    assert.equal(metrics.round(25 / 9066), m.coverage)
+    assert.is_true(seconds < 2, ("evaluate took %.2f s"):format(seconds))
+    -- ratings of 4 and more only: still a positive baseline
+    local liked = assert(metrics.evaluate(POPULARITY, data, { solutionConfig = { eventValueThreshold = "4" } }))
+    assert.is_true(liked.normalized_discounted_cumulative_gain_at_10 > 0)
+  end)
+end)
