@@ -142,8 +142,10 @@ function _M.new(service, opts)
   -- "local:DIR": personalize-local's engine in this process, state in DIR.
   local local_dir = endpoint:match("^local:(.+)$")
   if local_dir then
-    transport = transport or require("personalize.transport.engine").new(local_dir, opts)
+    local engine_transport = require "personalize.transport.engine"
+    transport = transport or engine_transport.new(local_dir, opts)
     endpoint = "http://personalize.local"
+    opts = engine_transport.client_opts(opts)
   end
   local url = sigv4.parse_url(endpoint)
 

@@ -166,8 +166,10 @@ function _M.new(opts)
   local transport = opts.transport
   local local_dir = endpoint:match("^local:(.+)$")
   if local_dir then
-    transport = transport or require("personalize.transport.engine").new(local_dir, opts)
+    local engine_transport = require "personalize.transport.engine"
+    transport = transport or engine_transport.new(local_dir, opts)
     endpoint = "http://personalize.local"
+    opts = engine_transport.client_opts(opts)
   end
   if not transport then
     local ua = "lua-personalize/" .. require("personalize.version")

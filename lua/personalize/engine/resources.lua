@@ -588,12 +588,12 @@ end
 
 -- nextToken: the offset into the listing, opaque to callers.
 local function page(eng, items, params, member)
-  local max = params.maxResults or 100
+  local max = math.floor(params.maxResults or 100)
   local offset = 0
   if params.nextToken then
     offset = tonumber((params.nextToken:match("^pl1%.(%d+)%.") or ""))
     local check = params.nextToken:match("%.(%x+)$")
-    if not offset or check ~= core.sha256_hex(eng.salt .. offset):sub(1, 12) then
+    if not offset or check ~= core.sha256_hex(eng.salt .. fmt("%d", offset)):sub(1, 12) then
       return err("InvalidNextTokenException", "The nextToken is not valid: " .. params.nextToken:sub(1, 40))
     end
   end
@@ -602,7 +602,7 @@ local function page(eng, items, params, member)
   local result = { [member] = out }
   if offset + max < #items then
     local next_offset = offset + max
-    result.nextToken = fmt("pl1.%d.%s", next_offset, core.sha256_hex(eng.salt .. next_offset):sub(1, 12))
+    result.nextToken = fmt("pl1.%d.%s", next_offset, core.sha256_hex(eng.salt .. fmt("%d", next_offset)):sub(1, 12))
   end
   return result
 end

@@ -15,7 +15,7 @@ local core = require "personalize.core"
 local cjson = require("cjson").new()
 
 cjson.encode_sparse_array(true)
-cjson.encode_number_precision(17)
+cjson.encode_number_precision(14)
 
 local setmetatable, pairs, type = setmetatable, pairs, type
 local io_open = io.open

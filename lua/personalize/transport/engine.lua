@@ -30,11 +30,26 @@ function _M.engine(dir, opts)
   return eng
 end
 
+-- Makes `eng` (opened by the caller) the engine clients of `dir` use.
+function _M.adopt(dir, eng)
+  engines[dir] = eng
+end
+
 -- Closes the engine of `dir` (its lock is released); the next client
 -- opens it again.
 function _M.close(dir)
   local eng = engines[dir]
   if eng then eng:close(); engines[dir] = nil end
+end
+
+-- `opts` for a client of the in-process engine: the engine's default key
+-- pair unless the caller names credentials or a profile.
+function _M.client_opts(opts)
+  if opts.credentials ~= nil or opts.access_key_id ~= nil or opts.profile ~= nil then return opts end
+  local copy = {}
+  for k, v in pairs(opts) do copy[k] = v end
+  copy.credentials = require("personalize.engine").DEFAULT_CREDENTIALS
+  return copy
 end
 
 local Transport = {}

@@ -1,0 +1,276 @@
+-- personalize-local's control plane, runtime and events, in-process
+-- (endpoint = "local:DIR"), through the project's own clients.
+local support = require "support.engine_local"
+
+local function arn_of(res, member) return assert(res, "call failed")[member] end
+
+describe("personalize-local engine", function()
+  local env
+  before_each(function() env = support.new() end)
+  after_each(function() env.close() end)
+
+  local function group(name)
+    local g = arn_of(env.personalize:create_dataset_group { name = name or "g" }, "datasetGroupArn")
+    env.settle()
+    return g
+  end
+
+  local function interactions_dataset(g)
+    local schema = arn_of(env.personalize:create_schema { name = "s-" .. g:match("[^/]+$"),
+      schema = support.INTERACTIONS_SCHEMA }, "schemaArn")
+    local ds = arn_of(env.personalize:create_dataset { name = "d", schemaArn = schema,
+      datasetGroupArn = g, datasetType = "Interactions" }, "datasetArn")
+    env.settle()
+    return ds, schema
+  end
+
+  local function import(ds, url, mode)
+    local job = arn_of(env.personalize:create_dataset_import_job { jobName = "imp" .. tostring(math.random(1e9)),
+      datasetArn = ds, dataSource = { dataLocation = url }, roleArn = "arn:aws:iam::123456789012:role/p",
+      importMode = mode }, "datasetImportJobArn")
+    env.settle()
+    return assert(env.personalize:describe_dataset_import_job { datasetImportJobArn = job }).datasetImportJob
+  end
+
+  describe("schemas", function()
+    it("are created, described, listed and deleted with generated ARNs", function()
+      local res = assert(env.personalize:create_schema { name = "tut", schema = support.INTERACTIONS_SCHEMA })
+      assert.equal("arn:aws:personalize:us-east-1:123456789012:schema/tut", res.schemaArn)
+      local d = assert(env.personalize:describe_schema { schemaArn = res.schemaArn }).schema
+      assert.equal("tut", d.name)
+      assert.equal(support.INTERACTIONS_SCHEMA, d.schema)
+      assert.is_number(d.creationDateTime)
+      local l = assert(env.personalize:list_schemas {})
+      assert.equal(1, #l.schemas)
+      assert.is_nil(l.schemas[1].schema)      -- summaries leave the text out
+      assert.truthy(env.personalize:delete_schema { schemaArn = res.schemaArn })
+      local _, err = env.personalize:describe_schema { schemaArn = res.schemaArn }
+      assert.equal("ResourceNotFoundException", err.code)
+    end)
+
+    it("refuses duplicates and invalid Avro with the API's codes", function()
+      assert(env.personalize:create_schema { name = "tut", schema = support.INTERACTIONS_SCHEMA })
+      local _, err = env.personalize:create_schema { name = "tut", schema = support.INTERACTIONS_SCHEMA }
+      assert.equal("ResourceAlreadyExistsException", err.code)
+      _, err = env.personalize:create_schema { name = "bad", schema = "{not json" }
+      assert.equal("InvalidInputException", err.code)
+      assert.matches("Invalid schema", err.message)
+    end)
+  end)
+
+  describe("lifecycles", function()
+    it("go CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE as time passes", function()
+      local g = arn_of(env.personalize:create_dataset_group { name = "life" }, "datasetGroupArn")
+      local function status()
+        return assert(env.personalize:describe_dataset_group { datasetGroupArn = g }).datasetGroup.status
+      end
+      assert.equal("CREATE PENDING", status())
+      env.advance(1.01)
+      assert.equal("CREATE IN_PROGRESS", status())
+      env.advance(1.01)
+      assert.equal("ACTIVE", status())
+    end)
+
+    it("deletes through DELETE PENDING and refuses to delete a parent with children", function()
+      local g = group()
+      local ds = interactions_dataset(g)
+      local _, err = env.personalize:delete_dataset_group { datasetGroupArn = g }
+      assert.equal("ResourceInUseException", err.code)
+      assert.matches("Dataset", err.message)
+      assert(env.personalize:delete_dataset { datasetArn = ds })
+      assert.equal("DELETE PENDING", assert(env.personalize:describe_dataset { datasetArn = ds }).dataset.status)
+      env.settle()
+      _, err = env.personalize:describe_dataset { datasetArn = ds }
+      assert.equal("ResourceNotFoundException", err.code)
+      assert(env.personalize:delete_dataset_group { datasetGroupArn = g })
+      env.settle()
+      assert.same({}, assert(env.personalize:list_dataset_groups {}).datasetGroups)
+    end)
+
+    it("refuses a dataset for a missing group or a schema of the wrong type", function()
+      local _, err = env.personalize:create_dataset { name = "d", datasetType = "Interactions",
+        schemaArn = "arn:aws:personalize:us-east-1:123456789012:schema/none",
+        datasetGroupArn = "arn:aws:personalize:us-east-1:123456789012:dataset-group/none" }
+      assert.equal("ResourceNotFoundException", err.code)
+      local g = group()
+      local s = arn_of(env.personalize:create_schema { name = "items", schema = support.ITEMS_SCHEMA }, "schemaArn")
+      _, err = env.personalize:create_dataset { name = "d", datasetType = "Interactions", schemaArn = s, datasetGroupArn = g }
+      assert.equal("InvalidInputException", err.code)
+    end)
+  end)
+
+  describe("pagination and tags", function()
+    it("pages with maxResults and nextToken, newest first", function()
+      for i = 1, 5 do assert(env.personalize:create_dataset_group { name = "g" .. i }) end
+      local seen, token = {}, nil
+      repeat
+        local page = assert(env.personalize:list_dataset_groups { maxResults = 2, nextToken = token })
+        assert.is_true(#page.datasetGroups <= 2)
+        for _, x in ipairs(page.datasetGroups) do seen[#seen + 1] = x.name end
+        token = page.nextToken
+      until not token
+      assert.same({ "g5", "g4", "g3", "g2", "g1" }, seen)
+      local _, err = env.personalize:list_dataset_groups { nextToken = "forged" }
+      assert.equal("InvalidNextTokenException", err.code)
+    end)
+
+    it("tags at creation and later, untags, and lists them", function()
+      local g = arn_of(env.personalize:create_dataset_group { name = "t",
+        tags = { { tagKey = "team", tagValue = "a" } } }, "datasetGroupArn")
+      assert(env.personalize:tag_resource { resourceArn = g, tags = { { tagKey = "env", tagValue = "dev" },
+        { tagKey = "team", tagValue = "b" } } })
+      local tags = assert(env.personalize:list_tags_for_resource { resourceArn = g }).tags
+      assert.same({ { tagKey = "team", tagValue = "b" }, { tagKey = "env", tagValue = "dev" } }, tags)
+      assert(env.personalize:untag_resource { resourceArn = g, tagKeys = { "team" } })
+      tags = assert(env.personalize:list_tags_for_resource { resourceArn = g }).tags
+      assert.same({ { tagKey = "env", tagValue = "dev" } }, tags)
+      local _, err = env.personalize:list_tags_for_resource { resourceArn = g .. "x" }
+      assert.equal("ResourceNotFoundException", err.code)
+    end)
+  end)
+
+  describe("import, training and recommendations", function()
+    it("runs the whole workflow with aws-popularity-count", function()
+      local g = group("work")
+      local ds = interactions_dataset(g)
+      env.upload("bkt", "data/interactions.csv", support.interactions_csv(60, 20))
+      local job = import(ds, "s3://bkt/data/interactions.csv")
+      assert.equal("ACTIVE", job.status, job.failureReason)
+      assert.equal("FULL", job.importMode)
+
+      local recipes = assert(env.personalize:list_recipes {}).recipes
+      assert.is_true(#recipes >= 12)
+      local sol = arn_of(env.personalize:create_solution { name = "pop", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-popularity-count" }, "solutionArn")
+      env.settle()
+      local sv = arn_of(env.personalize:create_solution_version { solutionArn = sol }, "solutionVersionArn")
+      assert.matches("^" .. sol:gsub("%p", "%%%0") .. "/%x+$", sv)
+      env.settle()
+      local version = assert(env.personalize:describe_solution_version { solutionVersionArn = sv }).solutionVersion
+      assert.equal("ACTIVE", version.status, version.failureReason)
+      local solution = assert(env.personalize:describe_solution { solutionArn = sol }).solution
+      assert.equal(sv, solution.latestSolutionVersion.solutionVersionArn)
+
+      local m = assert(env.personalize:get_solution_metrics { solutionVersionArn = sv })
+      assert.is_number(m.metrics.normalized_discounted_cumulative_gain_at_10)
+      assert.is_number(m.metrics.coverage)
+
+      local camp = arn_of(env.personalize:create_campaign { name = "c", solutionVersionArn = sv }, "campaignArn")
+      env.settle()
+      assert.equal("ACTIVE", assert(env.personalize:describe_campaign { campaignArn = camp }).campaign.status)
+
+      local recs = assert(env.runtime:get_recommendations { campaignArn = camp, userId = "user1" })
+      assert.equal(25, #recs.itemList)
+      assert.matches("^RID%-", recs.recommendationId)
+      local few = assert(env.runtime:get_recommendations { campaignArn = camp, userId = "user1", numResults = 3 })
+      assert.equal(3, #few.itemList)
+      assert.equal(recs.itemList[1].itemId, few.itemList[1].itemId)
+      local _, err = env.runtime:get_recommendations { campaignArn = camp }
+      assert.equal("InvalidInputException", err.code)
+
+      -- the solution is in use by the campaign
+      _, err = env.personalize:delete_solution { solutionArn = sol }
+      assert.equal("ResourceInUseException", err.code)
+    end)
+
+    it("fails an import when the bucket policy does not let Personalize read", function()
+      local g = group()
+      local ds = interactions_dataset(g)
+      env.upload("closed", "i.csv", support.interactions_csv(30, 40), true)
+      local job = import(ds, "s3://closed/i.csv")
+      assert.equal("CREATE FAILED", job.status)
+      assert.matches("Insufficient privileges", job.failureReason)
+    end)
+
+    it("fails an import naming the bad line, and keeps the previous data", function()
+      local g = group()
+      local ds = interactions_dataset(g)
+      env.upload("bkt", "good.csv", support.interactions_csv(30, 40))
+      assert.equal("ACTIVE", import(ds, "s3://bkt/good.csv").status)
+      env.upload("bkt", "bad.csv", "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\nu1,i1,notatime,watch,1\n")
+      local job = import(ds, "s3://bkt/bad.csv")
+      assert.equal("CREATE FAILED", job.status)
+      assert.matches("line 2", job.failureReason)
+      assert.matches("TIMESTAMP", job.failureReason)
+      local data = require("personalize.engine.jobs").dataset_data(env.engine, env.engine.store.resources[ds])
+      assert.equal(1200, data.n)
+    end)
+
+    it("fails training below the minimum data with the reason", function()
+      local g = group()
+      local ds = interactions_dataset(g)
+      env.upload("bkt", "small.csv", support.interactions_csv(10, 5))
+      assert.equal("ACTIVE", import(ds, "s3://bkt/small.csv").status)
+      local sol = arn_of(env.personalize:create_solution { name = "pop", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-popularity-count" }, "solutionArn")
+      env.settle()
+      local sv = arn_of(env.personalize:create_solution_version { solutionArn = sol }, "solutionVersionArn")
+      env.settle()
+      local v = assert(env.personalize:describe_solution_version { solutionVersionArn = sv }).solutionVersion
+      assert.equal("CREATE FAILED", v.status)
+      assert.matches("1000", (v.failureReason:gsub(",", "")))
+    end)
+
+    it("refuses recipes personalize-local does not train yet", function()
+      local g = group()
+      local _, err = env.personalize:create_solution { name = "s", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-sims" }
+      assert.equal("InvalidInputException", err.code)
+      _, err = env.personalize:create_solution { name = "s", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-nothing" }
+      assert.equal("ResourceNotFoundException", err.code)
+    end)
+  end)
+
+  describe("events", function()
+    it("appends put_events to the interactions dataset durably", function()
+      local g = group()
+      local ds = interactions_dataset(g)
+      local tr = assert(env.personalize:create_event_tracker { name = "t", datasetGroupArn = g })
+      assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", tr.trackingId)
+      env.settle()
+      assert(env.events:put_events { trackingId = tr.trackingId, userId = "u9", sessionId = "s1",
+        eventList = { { eventType = "watch", itemId = "i1", sentAt = 1700000000 },
+                      { eventType = "watch", itemId = "i2", sentAt = 1700000001, eventValue = 0.5 } } })
+      env.reopen()
+      local data = require("personalize.engine.jobs").dataset_data(env.engine, env.engine.store.resources[ds])
+      assert.equal(2, data.n)
+      assert.same({ "u9", "u9" }, data.USER_ID)
+      assert.equal(0.5, data.EVENT_VALUE[2])
+      local _, err = env.events:put_events { trackingId = "nope", sessionId = "s",
+        eventList = { { eventType = "watch", sentAt = 1 } } }
+      assert.equal("ResourceNotFoundException", err.code)
+      _, err = env.events:put_events { trackingId = tr.trackingId, sessionId = "s",
+        eventList = { { eventType = "watch", itemId = "i", sentAt = 1, properties = '{"color":"red"}' } } }
+      assert.equal("InvalidInputException", err.code)
+      assert.matches("color", err.message)
+    end)
+  end)
+
+  describe("filters", function()
+    it("validates expressions at create_filter", function()
+      local g = group()
+      assert(env.personalize:create_filter { name = "f", datasetGroupArn = g,
+        filterExpression = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")' })
+      local _, err = env.personalize:create_filter { name = "f2", datasetGroupArn = g,
+        filterExpression = 'EXCLUDE ItemID WHEN Items.GENRE IN ("x")' }
+      assert.equal("InvalidInputException", err.code)
+      assert.matches("WHERE", err.message)
+    end)
+  end)
+
+  describe("persistence", function()
+    it("keeps every acknowledged resource across a restart", function()
+      local g = group("keep")
+      env.reopen()
+      local d = assert(env.personalize:describe_dataset_group { datasetGroupArn = g }).datasetGroup
+      assert.equal("ACTIVE", d.status)
+    end)
+
+    it("refuses a second engine on the same directory", function()
+      local eng, err = require("personalize.engine").open { dir = env.dir }
+      assert.is_nil(eng)
+      assert.matches("in use", err)
+    end)
+  end)
+end)

@@ -1,0 +1,104 @@
+-- Helpers for the engine specs: an in-process personalize-local in a
+-- fresh temporary directory, with a clock the spec moves forward, and
+-- the clients of every service pointed at it.
+--
+--   local env = engine_support.new{ timings = { pending = 1, in_progress = 1 } }
+--   env.personalize:create_schema{ ... }   -- clients: personalize, runtime, events, s3
+--   env.advance(5)                          -- lifecycles see 5 more seconds
+--   env.settle()                            -- runs every due lifecycle step
+--   env.reopen()                            -- close and reopen the engine (restart)
+--   env.close()                             -- release the engine and remove the directory
+local core = require "personalize.core"
+local client = require "personalize.client"
+local engine_transport = require "personalize.transport.engine"
+
+local _M = {}
+
+local counter = 0
+
+local SMALL_SCHEMA = [[{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema",
+"fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},
+{"name":"TIMESTAMP","type":"long"},{"name":"EVENT_TYPE","type":"string"},
+{"name":"EVENT_VALUE","type":["null","float"]}],"version":"1.0"}]]
+_M.INTERACTIONS_SCHEMA = SMALL_SCHEMA
+
+_M.ITEMS_SCHEMA = [[{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema",
+"fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":"string","categorical":true}],"version":"1.0"}]]
+
+-- The bucket policy of the tutorial: Personalize may read and list.
+function _M.bucket_policy(bucket)
+  return ([[{"Version":"2012-10-17","Id":"PersonalizeS3BucketAccessPolicy","Statement":[{"Sid":"PersonalizeS3BucketAccessPolicy",
+"Effect":"Allow","Principal":{"Service":"personalize.amazonaws.com"},"Action":["s3:GetObject","s3:ListBucket","s3:PutObject"],
+"Resource":["arn:aws:s3:::%s","arn:aws:s3:::%s/*"]}]}]]):format(bucket, bucket)
+end
+
+-- `users` users x `per_user` interactions; item i is liked by more users
+-- the smaller i is (item 1 the most popular), timestamps increasing.
+function _M.interactions_csv(users, per_user)
+  local lines = { "USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE" }
+  local t = 1700000000
+  for u = 1, users do
+    for k = 1, per_user do
+      local item = ((u * 7 + k * k) % (k + 3)) + k
+      t = t + 1
+      lines[#lines + 1] = ("user%d,item%d,%d,watch,%.1f"):format(u, item, t, (k % 5 + 1) / 5)
+    end
+  end
+  return table.concat(lines, "\n") .. "\n"
+end
+
+function _M.new(opts)
+  opts = opts or {}
+  counter = counter + 1
+  local dir = ("%s/personalize-engine-spec-%d-%d"):format(os.getenv("TMPDIR") or "/tmp",
+    math.floor(core.time() * 1000) % 100000000, counter)
+  local offset = 0
+  local env = { dir = dir }
+  local copts = {
+    endpoint = "local:" .. dir, region = "us-east-1",
+    local_timings = opts.timings or { pending = 1, in_progress = 1 },
+    max_attempts = 1,
+  }
+  local function clock() return core.time() + offset end
+  local function open()
+    local eng = assert(require("personalize.engine").open {
+      dir = dir, region = "us-east-1", timings = copts.local_timings, clock = clock,
+      credentials = opts.credentials })
+    -- Register it as the process's engine for this directory.
+    engine_transport.adopt(dir, eng)
+    env.engine = eng
+  end
+  open()
+  env.personalize = client.new("personalize", copts)
+  env.runtime = client.new("personalize-runtime", copts)
+  env.events = client.new("personalize-events", copts)
+  env.s3 = client.new("s3", copts)
+  function env.advance(seconds) offset = offset + seconds; env.engine:tick() end
+  function env.settle()
+    for _ = 1, 20 do
+      local delay = env.engine:tick()
+      if not delay then return end
+      offset = offset + delay + 0.001
+    end
+  end
+  function env.reopen()
+    engine_transport.close(dir)
+    open()
+  end
+  function env.close()
+    engine_transport.close(dir)
+    core.remove_tree(dir)
+  end
+  -- Puts `text` at s3://bucket/key with the tutorial's bucket policy.
+  function env.upload(bucket, key, text, no_policy)
+    local ok, err = env.s3:create_bucket { Bucket = bucket }
+    if not ok and err.code ~= "BucketAlreadyOwnedByYou" then error(tostring(err)) end
+    if not no_policy then
+      assert(env.s3:put_bucket_policy { Bucket = bucket, Policy = _M.bucket_policy(bucket) })
+    end
+    assert(env.s3:put_object { Bucket = bucket, Key = key, Body = text })
+  end
+  return env
+end
+
+return _M
