@@ -381,6 +381,8 @@ function _M.record(values, fields, where)
         problem = str_format("%s %s is not a finite number", f.name, tostring(raw))
       elseif f.type == "float" or f.type == "double" then
         v = raw + 0.0
+      elseif f.type == "boolean" then
+        problem = str_format("%s %s is not a boolean (true or false)", f.name, tostring(raw))
       elseif raw == floor(raw) and raw > -TWO_63 and raw < TWO_63 then
         v, problem = converter(f)(str_format("%d", raw))
       elseif f.type == "string" then
