@@ -218,7 +218,9 @@ print(auth.signature(auth.string_to_sign(req, auth.canonical_request(req)), req)
     end
     local t = scripted(function(req)
       if req.method == "PUT" then return 200, { etag = '"e"' }, "" end
-      if req.method == "POST" then return 200, {}, "<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>" end
+      if req.method == "POST" then
+        return 200, {}, "<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>"
+      end
       return 200, {}, "<ListBucketResult><IsTruncated>false</IsTruncated></ListBucketResult>"
     end)
     local s3 = client({ endpoint = "http://127.0.0.1:9000" }, t)
@@ -229,6 +231,29 @@ print(auth.signature(auth.string_to_sign(req, auth.canonical_request(req)), req)
       assert.are.equal(botocore_s3_signature(req), req.headers.Authorization:match("Signature=(%x+)$"), req.url)
     end
     assert.are.equal("http://127.0.0.1:9000/my-bucket/dir/a%20b%2Bc%3Dd~e/../%C3%BC%2541", t.requests[1].url)
+  end)
+end)
+
+describe("core.sha256_file", function()
+  it("hashes a region of a file, by default all of it", function()
+    local data = ("0123456789abcdef"):rep(5000)     -- past one 32 KiB read
+    local path = tmpfile(data)
+    assert.are.equal(core.sha256_hex(data), core.sha256_file(path))
+    assert.are.equal(core.sha256_hex(data:sub(7, 7 + 40000 - 1)), core.sha256_file(path, 6, 40000))
+    assert.are.equal(core.sha256_hex(data:sub(101)), core.sha256_file(path, 100))
+    assert.are.equal(EMPTY, core.sha256_file(path, #data))
+    assert.are.equal(EMPTY, core.sha256_file(path, 3, 0))
+    local none, err = core.sha256_file(path, #data - 1, 2)
+    assert.is_nil(none)
+    assert.truthy(err:find("passes the end", 1, true))
+    assert.has_error(function() core.sha256_file(path, -1) end)
+    assert.has_error(function() core.sha256_file(path, 1.5) end)
+    os.remove(path)
+    none, err = core.sha256_file(path)
+    assert.is_nil(none)
+    assert.truthy(err:find("No such file", 1, true))
+    none = core.sha256_file("/")
+    assert.is_nil(none)
   end)
 end)
 
@@ -291,7 +316,8 @@ describe("personalize.s3 answers", function()
 <ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b-1</Name><Prefix></Prefix>
 <KeyCount>2</KeyCount><MaxKeys>2</MaxKeys><IsTruncated>true</IsTruncated>
 <NextContinuationToken>tok</NextContinuationToken>
-<Contents><Key>a &amp; b</Key><LastModified>2024-01-02T03:04:05.000Z</LastModified><ETag>&quot;x&quot;</ETag><Size>12</Size><StorageClass>STANDARD</StorageClass></Contents>
+<Contents><Key>a &amp; b</Key><LastModified>2024-01-02T03:04:05.000Z</LastModified>
+<ETag>&quot;x&quot;</ETag><Size>12</Size><StorageClass>STANDARD</StorageClass></Contents>
 <Contents><Key>ü</Key><LastModified>2024-01-02T03:04:05.000Z</LastModified><ETag>"y"</ETag><Size>0</Size></Contents>
 <CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes></ListBucketResult>]]
 
@@ -392,7 +418,8 @@ describe("personalize.s3 answers", function()
     assert.truthy(t.requests[2].url:find("continuation-token=t1", 1, true))
     assert.truthy(t.requests[1].url:find("prefix=p%2F", 1, true))
 
-    local failing = scripted { { 200, {}, page({ "a" }, "t1") }, { 403, {}, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>" } }
+    local failing = scripted { { 200, {}, page({ "a" }, "t1") },
+                               { 403, {}, "<Error><Code>AccessDenied</Code><Message>no</Message></Error>" } }
     local seen = {}
     for obj, err in client({}, failing):list_all("b-1") do seen[#seen + 1] = obj or err.code end
     assert.are.same({ "a", "AccessDenied" }, { seen[1].Key, seen[2] })

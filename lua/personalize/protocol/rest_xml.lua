@@ -13,7 +13,7 @@
 -- are handled as XML says; namespaces are dropped from element names.
 local lxp = require "lxp"
 
-local concat, type, tostring = table.concat, type, tostring
+local concat, type, tostring, pcall = table.concat, type, tostring, pcall
 
 local _M = {}
 
@@ -53,7 +53,7 @@ function _M.parse(body)
   }
   local ok, err, line = parser:parse(body)
   if ok then ok, err, line = parser:parse() end
-  parser:close()
+  pcall(parser.close, parser)   -- raises on a parser that stopped in error
   if not ok then
     return nil, ("invalid XML (%s at line %s)"):format(tostring(err), tostring(line))
   end
