@@ -14,6 +14,9 @@
 -- request: { userId =, itemId =, numResults = (25), exclude = { [itemId] = true },
 --            keep = function(itemId) -> boolean }
 --
+-- prepare's result shares tables with data when nothing is filtered out, so
+-- recipes read their input and never change it. With eventsConfig it also
+-- carries event_weights = { [eventType] = weight (default 1) }.
 -- A failure returns nil and a failureReason worded like the service's
 -- ("Dataset has fewer than 1000 interactions after filtering by event type: click").
 local recipes = require "personalize.engine.recipes"
