@@ -1,0 +1,162 @@
+-- The Amazon Personalize tutorial, step by step, in Lua: schema -> dataset
+-- group -> datasets -> S3 upload with a bucket policy -> imports -> recipe
+-- -> solution -> training -> metrics -> campaign -> recommendations shown
+-- as a table with the movies' titles, then a live event.
+--
+--   lua5.4 examples/tutorial.lua [DATA_DIR]
+--
+-- DATA_DIR holds interactions.csv (USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,
+-- EVENT_VALUE) and items.csv (ITEM_ID,TITLE,GENRES): `make data` writes
+-- data/movielens (MovieLens ml-latest-small) and data/small.
+--
+-- Where it runs: against personalize-local when AWS_ENDPOINT_URL names it
+-- (`make demo` starts one), or `endpoint = "local:DIR"` in-process with
+-- TUTORIAL_ENDPOINT=local:DIR; against AWS when no endpoint is set, with
+-- your usual credentials and region, TUTORIAL_ROLE_ARN naming a role
+-- Personalize may assume and TUTORIAL_BUCKET a bucket name of your own.
+-- Each step can be typed in the REPL as it is written here.
+local personalize = require "personalize"
+
+local data_dir = arg and arg[1] or "data/movielens"
+local opts = {
+  region = os.getenv("AWS_REGION") or os.getenv("AWS_DEFAULT_REGION") or "us-east-1",
+  endpoint = os.getenv("TUTORIAL_ENDPOINT"),
+}
+local names = {
+  prefix = os.getenv("TUTORIAL_PREFIX") or "personalize-lua-tutorial",
+}
+local bucket = os.getenv("TUTORIAL_BUCKET") or names.prefix .. "-bucket"
+local role_arn = os.getenv("TUTORIAL_ROLE_ARN") or "arn:aws:iam::123456789012:role/PersonalizeS3Access"
+local recipe_arn = os.getenv("TUTORIAL_RECIPE") or "arn:aws:personalize:::recipe/aws-popularity-count"
+
+local function step(title)
+  io.write("\n== ", title, "\n")
+end
+
+-- Stops the script with the error's message (code, operation, reason).
+local function check(res, err)
+  if res == nil then
+    io.stderr:write("tutorial: ", tostring(err), "\n")
+    os.exit(1)
+  end
+  return res
+end
+
+local wait_opts = { delay = 1, max_delay = 10 }
+
+local p = personalize.client("personalize", opts)
+local runtime = personalize.client("personalize-runtime", opts)
+local events = personalize.client("personalize-events", opts)
+local s3 = personalize.client("s3", opts)
+print(("Personalize at %s (%s)"):format(p.endpoint, p.region))
+
+step("Create the schemas")
+local interactions_schema = check(personalize.schema.interactions {
+  { "USER_ID", "string" }, { "ITEM_ID", "string" }, { "TIMESTAMP", "long" },
+  { "EVENT_TYPE", "string" }, { "EVENT_VALUE", "float" },
+})
+local items_schema = check(personalize.schema.items {
+  { "ITEM_ID", "string" }, { "TITLE", "string" }, { "GENRES", "string", categorical = true },
+})
+local interactions_schema_arn = check(p:create_schema {
+  name = names.prefix .. "-interactions", schema = interactions_schema }).schemaArn
+local items_schema_arn = check(p:create_schema {
+  name = names.prefix .. "-items", schema = items_schema }).schemaArn
+print("  " .. interactions_schema_arn)
+print("  " .. items_schema_arn)
+
+step("Create the dataset group")
+local dataset_group_arn = check(p:create_dataset_group { name = names.prefix }).datasetGroupArn
+check(p:wait("dataset_group", dataset_group_arn, wait_opts))
+print("  " .. dataset_group_arn .. ": ACTIVE")
+
+step("Create the datasets")
+local interactions_arn = check(p:create_dataset {
+  name = names.prefix .. "-interactions", datasetType = "Interactions",
+  datasetGroupArn = dataset_group_arn, schemaArn = interactions_schema_arn }).datasetArn
+local items_arn = check(p:create_dataset {
+  name = names.prefix .. "-items", datasetType = "Items",
+  datasetGroupArn = dataset_group_arn, schemaArn = items_schema_arn }).datasetArn
+check(p:wait("dataset", interactions_arn, wait_opts))
+check(p:wait("dataset", items_arn, wait_opts))
+print("  " .. interactions_arn)
+print("  " .. items_arn)
+
+step("Upload the data to S3, with a policy that lets Personalize read it")
+local created, cerr = s3:create_bucket { Bucket = bucket }
+if not created and cerr.code ~= "BucketAlreadyOwnedByYou" then check(nil, cerr) end
+check(s3:put_bucket_policy { Bucket = bucket, Policy = {
+  Version = "2012-10-17",
+  Id = "PersonalizeS3BucketAccessPolicy",
+  Statement = { {
+    Sid = "PersonalizeS3BucketAccessPolicy", Effect = "Allow",
+    Principal = { Service = "personalize.amazonaws.com" },
+    Action = { "s3:GetObject", "s3:ListBucket" },
+    Resource = { "arn:aws:s3:::" .. bucket, "arn:aws:s3:::" .. bucket .. "/*" },
+  } },
+} })
+for _, file in ipairs { "interactions.csv", "items.csv" } do
+  check(s3:upload_file(data_dir .. "/" .. file, bucket, file))
+  print(("  s3://%s/%s"):format(bucket, file))
+end
+
+step("Import the data, and wait for the import jobs")
+local imports = {
+  { arn = interactions_arn, file = "interactions.csv", job = names.prefix .. "-interactions-import" },
+  { arn = items_arn, file = "items.csv", job = names.prefix .. "-items-import" },
+}
+for _, imp in ipairs(imports) do
+  imp.job_arn = check(p:create_dataset_import_job {
+    jobName = imp.job, datasetArn = imp.arn, roleArn = role_arn,
+    dataSource = { dataLocation = ("s3://%s/%s"):format(bucket, imp.file) } }).datasetImportJobArn
+end
+for _, imp in ipairs(imports) do
+  check(p:wait("dataset_import_job", imp.job_arn, wait_opts))
+  print("  " .. imp.job_arn .. ": ACTIVE")
+end
+
+step("The recipes")
+local recipes = check(p:paginate("list_recipes", {}):all())
+print(personalize.frame(recipes, { columns = { "name", "domain", "status" } }))
+
+step("Create the solution and train a solution version")
+local solution_arn = check(p:create_solution {
+  name = names.prefix .. "-solution", datasetGroupArn = dataset_group_arn, recipeArn = recipe_arn }).solutionArn
+check(p:wait("solution", solution_arn, wait_opts))
+local version_arn = check(p:create_solution_version { solutionArn = solution_arn }).solutionVersionArn
+local version = check(p:wait("solution_version", version_arn, wait_opts)).solutionVersion
+print(("  %s: %s"):format(version_arn, version.status))
+
+step("Solution metrics")
+local metrics = check(p:get_solution_metrics { solutionVersionArn = version_arn }).metrics
+local rows = {}
+for name, value in pairs(metrics) do rows[#rows + 1] = { metric = name, value = value } end
+print(personalize.frame(rows, { columns = { "metric", "value" } }):sort_by("metric"))
+
+step("Create the campaign")
+local campaign_arn = check(p:create_campaign {
+  name = names.prefix .. "-campaign", solutionVersionArn = version_arn, minProvisionedTPS = 1 }).campaignArn
+check(p:wait("campaign", campaign_arn, wait_opts))
+print("  " .. campaign_arn .. ": ACTIVE")
+
+step("Recommendations for user 1, with the movies' titles")
+local items = check(personalize.frame.from_csv(data_dir .. "/items.csv", { strings = true }))
+local function show(result)
+  local recs = personalize.frame.from_result(result)
+  print(recs:join(items, "itemId", "ITEM_ID"):select("itemId", "TITLE", "GENRES"):head(10))
+end
+local user = os.getenv("TUTORIAL_USER") or "1"
+show(check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 10 }))
+
+step("Send an event with an event tracker, then ask again")
+local tracker = check(p:create_event_tracker { name = names.prefix .. "-tracker",
+  datasetGroupArn = dataset_group_arn })
+check(p:wait("event_tracker", tracker.eventTrackerArn, wait_opts))
+local first = check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 1 })
+local watched = first.itemList[1].itemId
+check(events:put_events { trackingId = tracker.trackingId, userId = user, sessionId = "tutorial-session",
+  eventList = { { eventType = "watch", itemId = watched, eventValue = 1, sentAt = os.time() } } })
+print(("  user %s watched item %s (event sent with tracking id %s)"):format(user, watched, tracker.trackingId))
+show(check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 10 }))
+
+print("\nDone: the dataset group " .. dataset_group_arn .. " holds every resource of this tutorial.")
