@@ -340,8 +340,9 @@ function _M.batch_inference(eng, job)
         if not ok or type(input) ~= "table" then
           return false, fmt("%s line %d is not a JSON object", f.name, lineno)
         end
-        local recs = training.recommend(sv.recipeArn, model, {
+        local recs, why = training.recommend(sv.recipeArn, model, {
           userId = input.userId, itemId = input.itemId, numResults = job.numResults or 25 })
+        if not recs then return false, fmt("%s line %d: %s", f.name, lineno, tostring(why)) end
         local items, scores = {}, {}
         for i, rec in ipairs(recs) do
           items[i] = rec.itemId

@@ -83,10 +83,11 @@ function handlers.GetRecommendations(eng, params)
   end
   local ok, code, msg = check_filter(eng, params)
   if not ok then return err(code, msg) end
-  local recs = training.recommend(holder.recipeArn, model, {
+  local recs, why = training.recommend(holder.recipeArn, model, {
     userId = params.userId, itemId = params.itemId, numResults = n,
     context = params.context, filterValues = params.filterValues,
   })
+  if not recs then return err("InvalidInputException", why) end
   local list = {}
   for i, rec in ipairs(recs) do
     if i > n then break end
@@ -104,9 +105,10 @@ function handlers.GetPersonalizedRanking(eng, params)
   end
   local ok, code, msg = check_filter(eng, params)
   if not ok then return err(code, msg) end
-  local recs = training.recommend(holder.recipeArn, model, {
+  local recs, why = training.recommend(holder.recipeArn, model, {
     userId = params.userId, inputList = params.inputList, numResults = #params.inputList,
     context = params.context })
+  if not recs then return err("InvalidInputException", why) end
   local list = {}
   for i, rec in ipairs(recs) do list[i] = { itemId = rec.itemId, score = rec.score } end
   return { personalizedRanking = list, recommendationId = "RID-" .. request_id(eng) }
@@ -119,7 +121,8 @@ function handlers.GetActionRecommendations(eng, params)
     return err("InvalidInputException", fmt("get_action_recommendations needs a PERSONALIZED_ACTIONS campaign; %s uses %s",
       params.campaignArn, tostring(holder.recipeArn)))
   end
-  local recs = training.recommend(holder.recipeArn, model, { userId = params.userId, numResults = params.numResults or 5 })
+  local recs, why = training.recommend(holder.recipeArn, model, { userId = params.userId, numResults = params.numResults or 5 })
+  if not recs then return err("InvalidInputException", why) end
   local list = {}
   for i, rec in ipairs(recs) do list[i] = { actionId = rec.itemId, score = rec.score } end
   return { actionList = list, recommendationId = "RID-" .. request_id(eng) }
