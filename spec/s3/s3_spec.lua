@@ -255,6 +255,21 @@ describe("core.sha256_file", function()
     none = core.sha256_file("/")
     assert.is_nil(none)
   end)
+
+  it("goes with http body_file regions that are checked before anything is sent", function()
+    local h = core.http {}
+    local path = tmpfile("0123456789")
+    local url = "http://127.0.0.1:9/never"
+    assert.has_error(function() h:request { url = url, method = "PUT", body_offset = 1 } end)
+    assert.has_error(function() h:request { url = url, method = "PUT", body_file = path, body_length = -1 } end)
+    assert.has_error(function() h:request { url = url, method = "PUT", body_file = path, body_offset = 0.5 } end)
+    local status, code, message = h:request { url = url, method = "PUT", body_file = path, body_offset = 8, body_length = 3 }
+    assert.is_nil(status)
+    assert.are.equal("HTTPClientError", code)
+    assert.truthy(message:find("passes its end", 1, true), message)
+    h:close()
+    os.remove(path)
+  end)
 end)
 
 describe("personalize.s3 parameters", function()
