@@ -222,6 +222,78 @@ describe("personalize-local engine", function()
     end)
   end)
 
+  describe("recommenders", function()
+    it("train a VOD most-popular recommender on Watch events, stop and start it", function()
+      local g = arn_of(env.personalize:create_dataset_group { name = "vod", domain = "VIDEO_ON_DEMAND" }, "datasetGroupArn")
+      env.settle()
+      local schema = arn_of(env.personalize:create_schema { name = "vod-i", domain = "VIDEO_ON_DEMAND",
+        schema = support.INTERACTIONS_SCHEMA }, "schemaArn")
+      local ds = arn_of(env.personalize:create_dataset { name = "d", schemaArn = schema,
+        datasetGroupArn = g, datasetType = "Interactions" }, "datasetArn")
+      env.settle()
+      env.upload("vodbkt", "i.csv", (support.interactions_csv(60, 20):gsub(",watch,", ",Watch,")))
+      assert.equal("ACTIVE", import(ds, "s3://vodbkt/i.csv").status)
+      local _, err = env.personalize:create_recommender { name = "r", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-vod-top-picks" }
+      assert.equal("InvalidInputException", err.code)
+      local rec = arn_of(env.personalize:create_recommender { name = "top", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-vod-most-popular" }, "recommenderArn")
+      env.settle()
+      local r = assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender
+      assert.equal("ACTIVE", r.status, r.failureReason)
+      assert.is_number(r.modelMetrics.coverage)
+      local recs = assert(env.runtime:get_recommendations { recommenderArn = rec, userId = "user3", numResults = 5 })
+      assert.equal(5, #recs.itemList)
+      assert(env.personalize:stop_recommender { recommenderArn = rec })
+      assert.equal("STOP PENDING", assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender.status)
+      env.settle()
+      assert.equal("INACTIVE", assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender.status)
+      _, err = env.runtime:get_recommendations { recommenderArn = rec, userId = "user3" }
+      assert.equal("ResourceNotFoundException", err.code)
+      assert(env.personalize:start_recommender { recommenderArn = rec })
+      env.settle()
+      assert.equal(5, #assert(env.runtime:get_recommendations { recommenderArn = rec, userId = "u", numResults = 5 }).itemList)
+    end)
+  end)
+
+  describe("batch inference and exports", function()
+    it("writes recommendations for JSON Lines input and exports a dataset to S3", function()
+      local g = group("batch")
+      local ds = interactions_dataset(g)
+      env.upload("bkt", "i.csv", support.interactions_csv(60, 20))
+      assert.equal("ACTIVE", import(ds, "s3://bkt/i.csv").status)
+      local sol = arn_of(env.personalize:create_solution { name = "pop", datasetGroupArn = g,
+        recipeArn = "arn:aws:personalize:::recipe/aws-popularity-count" }, "solutionArn")
+      env.settle()
+      local sv = arn_of(env.personalize:create_solution_version { solutionArn = sol }, "solutionVersionArn")
+      env.settle()
+      assert(env.s3:put_object { Bucket = "bkt", Key = "batch/in.json", Body = '{"userId":"user1"}\n{"userId":"user2"}\n' })
+      local job = arn_of(env.personalize:create_batch_inference_job { jobName = "bj", solutionVersionArn = sv,
+        numResults = 3, roleArn = "arn:aws:iam::123456789012:role/p",
+        jobInput = { s3DataSource = { path = "s3://bkt/batch/in.json" } },
+        jobOutput = { s3DataDestination = { path = "s3://bkt/batch/out/" } } }, "batchInferenceJobArn")
+      assert.equal("PENDING", assert(env.personalize:describe_batch_inference_job { batchInferenceJobArn = job }).batchInferenceJob.status)
+      env.settle()
+      local bj = assert(env.personalize:describe_batch_inference_job { batchInferenceJobArn = job }).batchInferenceJob
+      assert.equal("ACTIVE", bj.status, bj.failureReason)
+      local out = assert(env.s3:get_object { Bucket = "bkt", Key = "batch/out/in.json.out" }).Body
+      local lines = {}
+      for line in out:gmatch("[^\n]+") do lines[#lines + 1] = require("cjson").decode(line) end
+      assert.equal(2, #lines)
+      assert.equal("user2", lines[2].input.userId)
+      assert.equal(3, #lines[1].output.recommendedItems)
+
+      local ex = arn_of(env.personalize:create_dataset_export_job { jobName = "ex", datasetArn = ds,
+        roleArn = "arn:aws:iam::123456789012:role/p", ingestionMode = "BULK",
+        jobOutput = { s3DataDestination = { path = "s3://bkt/export/" } } }, "datasetExportJobArn")
+      env.settle()
+      assert.equal("ACTIVE", assert(env.personalize:describe_dataset_export_job { datasetExportJobArn = ex }).datasetExportJob.status)
+      local csv = assert(env.s3:get_object { Bucket = "bkt", Key = "export/ex/ex_interactions.csv" }).Body
+      local n = select(2, csv:gsub("\n", ""))
+      assert.equal(1201, n)
+    end)
+  end)
+
   describe("events", function()
     it("appends put_events to the interactions dataset durably", function()
       local g = group()

@@ -17,6 +17,7 @@
 local schema = require "personalize.schema"
 local import = require "personalize.engine.import"
 local training = require "personalize.engine.training"
+local recipes = require "personalize.engine.recipes"
 local metrics = require "personalize.engine.metrics"
 local store_mod = require "personalize.engine.store"
 
@@ -285,7 +286,8 @@ function _M.train(eng, r)
   local started = eng.now()
   local data, derr = _M.training_data(eng, r.datasetGroupArn)
   if not data then return false, derr end
-  local config = { recipeArn = r.recipeArn, eventType = r.eventType, solutionConfig = r.solutionConfig }
+  local config = { recipeArn = r.recipeArn, solutionConfig = r.solutionConfig,
+                   eventType = r.eventType or recipes.DOMAIN_EVENT_TYPE[r.recipeArn] }
   local model, reason = training.train(r.recipeArn, data, config)
   if not model then return false, reason end
   local ok, werr = eng.store:write_json(model_path(r), model)

@@ -110,6 +110,18 @@ local HYPERPARAMETERS = {
 -- Recipes personalize-local trains: name -> module (a table once loaded).
 local IMPLEMENTED = {
   ["aws-popularity-count"] = "personalize.engine.recipes.popularity_count",
+  -- Domain use cases that are popularity counts of one event type
+  -- (_M.DOMAIN_EVENT_TYPE): recommenders train them.
+  ["aws-vod-most-popular"] = "personalize.engine.recipes.popularity_count",
+  ["aws-ecomm-popular-items-by-views"] = "personalize.engine.recipes.popularity_count",
+  ["aws-ecomm-popular-items-by-purchases"] = "personalize.engine.recipes.popularity_count",
+}
+
+-- The event type a domain use case trains on, as the domain guides name them.
+_M.DOMAIN_EVENT_TYPE = {
+  [RECIPE_PREFIX .. "aws-vod-most-popular"] = "Watch",
+  [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-views"] = "View",
+  [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-purchases"] = "Purchase",
 }
 
 local by_recipe, by_algorithm, by_transform, names = {}, {}, {}, {}
