@@ -111,6 +111,16 @@ local function generate(src, dst, svc)
   local dir = ("%s/%s/%s/"):format(src, svc.name, svc.version)
   local model = cjson.decode(read(dir .. "service-2.json"))
   local paginators = cjson.decode(read(dir .. "paginators-1.json")).pagination
+  -- personalize.paginator handles one input token, one output token and one
+  -- result key per operation; fail here rather than page wrongly there.
+  for name, p in pairs(paginators) do
+    for key, v in pairs(p) do
+      assert(({ input_token = true, output_token = true, limit_key = true, result_key = true })[key],
+        ("%s paginator %s: unsupported key %s"):format(svc.name, name, key))
+      assert(type(v) == "string", ("%s paginator %s: %s is not a single name"):format(svc.name, name, key))
+    end
+    assert(model.operations[name], ("%s paginator %s: no such operation"):format(svc.name, name))
+  end
 
   local operations = {}
   for name, op in pairs(model.operations) do operations[name] = compact_operation(op) end

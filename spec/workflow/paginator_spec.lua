@@ -141,6 +141,24 @@ describe("personalize.paginator", function()
     assert.are.same({ "z" }, names(client:paginate("list_schemas", {}, { starting_token = "opaque-token/+=" }):all()))
   end)
 
+  it("has paging facts that fit every paginated operation's shapes", function()
+    local model = require "personalize.models.personalize"
+    local count = 0
+    for name, p in pairs(model.paginators) do
+      count = count + 1
+      local op = model.operations[name]
+      local input, output = model.shapes[op.input], model.shapes[op.output]
+      assert.is_table(input.members[p.input_token], name .. " input token")
+      assert.is_table(input.members[p.limit_key], name .. " limit key")
+      assert.is_table(output.members[p.output_token], name .. " output token")
+      local result = output.members[p.result_key]
+      assert.is_table(result, name .. " result key")
+      assert.are.equal("list", model.shapes[result.shape].type, name .. " result key type")
+    end
+    assert.are.equal(16, count)
+    assert.are.equal("Filters", model.paginators.ListFilters.result_key)
+  end)
+
   it("round-trips tokens through base64 like Python's json.dumps", function()
     assert.are.equal("eyJuZXh0VG9rZW4iOiAiYS9iK2M9PSJ9", paginator.encode_token("nextToken", "a/b+c=="))
     assert.are.same({ "a/b+c==", 0 }, { paginator.parse_token("nextToken", "eyJuZXh0VG9rZW4iOiAiYS9iK2M9PSJ9") })
