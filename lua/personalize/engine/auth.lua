@@ -16,7 +16,7 @@
 local core = require "personalize.core"
 
 local os_time, os_date = os.time, os.date
-local tonumber, type = tonumber, type
+local tonumber = tonumber
 
 local _M = {}
 

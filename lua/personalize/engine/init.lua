@@ -221,7 +221,7 @@ end
 function Engine:handle(req)
   local rid = self:request_id()
   self:tick()
-  if req.body == nil and req.body_file and not (auth.service_of(req) == "s3") then
+  if req.body == nil and req.body_file and auth.service_of(req) ~= "s3" then
     local f = io.open(req.body_file, "rb")
     if f then req.body = f:read("*a"); f:close() end
   end

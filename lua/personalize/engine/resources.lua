@@ -170,16 +170,6 @@ local function set_tags(eng, arn, tags)
   return true
 end
 
-local function exists_named(eng, kind, name, scope_member, scope)
-  for _, r in pairs(eng.store.resources) do
-    if r._kind == kind and r[KINDS[kind].name] == name
-        and (not scope_member or r[scope_member] == scope) then
-      return true
-    end
-  end
-  return false
-end
-
 -- Creates a resource after the kind's own checks; `arn` defaults to
 -- <prefix>/<name>. Returns the record or nil, code, message.
 local function create(eng, kind, params, fields, arn)
@@ -263,7 +253,8 @@ function creators.DatasetImportJob(eng, params)
   if not r then return err(code, msg) end
   local loc = params.dataSource and params.dataSource.dataLocation
   if not s3_location(loc) then
-    return err("InvalidInputException", fmt("dataSource.dataLocation must be an s3://bucket/key or s3://bucket/prefix/ URL, got %q", tostring(loc)))
+    return err("InvalidInputException", fmt(
+      "dataSource.dataLocation must be an s3://bucket/key or s3://bucket/prefix/ URL, got %q", tostring(loc)))
   end
   local mode = params.importMode or "FULL"
   if mode ~= "FULL" and mode ~= "INCREMENTAL" then
@@ -433,7 +424,8 @@ function creators.Recommender(eng, params)
   local group, code, msg = find(eng, "dataset_group", params.datasetGroupArn)
   if not group then return err(code, msg) end
   if not group.domain then
-    return err("InvalidInputException", fmt("Dataset group %s is not a domain dataset group: recommenders need one (create_dataset_group with domain)",
+    return err("InvalidInputException", fmt(
+      "Dataset group %s is not a domain dataset group: recommenders need one (create_dataset_group with domain)",
       group.datasetGroupArn))
   end
   local recipe
@@ -487,7 +479,8 @@ function creators.BatchSegmentJob(eng, params)
   local sv = eng.store.resources[params.solutionVersionArn]
   local recipe = sv and recipes.get(sv.recipeArn)
   if recipe and recipe.recipeType ~= "USER_SEGMENTATION" then
-    return err("InvalidInputException", fmt("Batch segment jobs need a USER_SEGMENTATION recipe (aws-item-affinity, aws-item-attribute-affinity); %s is %s",
+    return err("InvalidInputException", fmt(
+      "Batch segment jobs need a USER_SEGMENTATION recipe (aws-item-affinity, aws-item-attribute-affinity); %s is %s",
       recipe.recipeArn, recipe.recipeType))
   end
   return batch_job(eng, params, "batch_segment_job", "batchSegmentJobArn")
@@ -775,8 +768,8 @@ end
 function special.UpdateMetricAttribution(eng, params)
   local m, code, msg = find(eng, "metric_attribution", params.metricAttributionArn)
   if not m then return err(code, msg) end
-  local metrics, by_name = {}, {}
-  for _, x in ipairs(m._metrics or {}) do metrics[#metrics + 1] = x; by_name[x.eventType] = true end
+  local metrics = {}
+  for _, x in ipairs(m._metrics or {}) do metrics[#metrics + 1] = x end
   local remove = {}
   for _, name in ipairs(params.removeMetrics or {}) do remove[name] = true end
   local kept = {}
