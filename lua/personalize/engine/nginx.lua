@@ -1,0 +1,211 @@
+-- luacheck: globals ngx
+-- personalize-local on nginx: adapts lua-nginx-module's request and
+-- response to the engine's handle() (see personalize.engine), one engine
+-- per worker. The conf (personalize.engine.nginx_conf) calls:
+--
+--   init_worker_by_lua_block { require("personalize.engine.nginx").init_worker{
+--     dir = DIR, region = "us-east-1", timings = nil } }
+--   content_by_lua_block { require("personalize.engine.nginx").serve() }
+--   content_by_lua_block { require("personalize.engine.nginx").health() }
+--
+-- init_worker opens the engine and starts a timer that runs eng:tick()
+-- at the delay it returns (clamped to MIN_TICK..MAX_TICK). serve() reads
+-- the body (in memory, or the file nginx spooled it to: body_file),
+-- passes the raw path, query and lowercased headers (repeated headers
+-- joined with ","), and writes the status, headers and body, streaming a
+-- body_file in chunks. A Lua error anywhere is logged and answered with
+-- 500 {"__type":"InternalFailure"}; the worker never dies of it. health()
+-- answers 200 when the engine is open, else 503 with the reason.
+local pcall, xpcall, pairs, type, tostring, tonumber = pcall, xpcall, pairs, type, tostring, tonumber
+local io_open = io.open
+local concat = table.concat
+local min, max = math.min, math.max
+local fmt = string.format
+local traceback = debug.traceback
+
+local _M = {}
+
+_M.MIN_TICK = 0.05
+_M.MAX_TICK = 0.5
+_M.CHUNK = 65536           -- bytes per ngx.print of a streamed body_file
+_M.FLUSH_EVERY = 16        -- chunks between waits for the client to drain
+
+-- The worker's engine, or the reason it is not open.
+local state = { eng = nil, err = "the engine has not been opened", opts = nil }
+_M.state = state
+
+local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
+local function json_string(s)
+  return '"' .. tostring(s):gsub('[%c"\\]', function(c)
+    return ESCAPES[c] or fmt("\\u%04x", c:byte())
+  end) .. '"'
+end
+
+local function on_timer(premature)
+  local eng = state.eng
+  if not eng then return end
+  if premature then               -- the worker is exiting: release the lock
+    pcall(eng.close, eng)
+    state.eng, state.err = nil, "the worker is shutting down"
+    return
+  end
+  local ok, delay = pcall(eng.tick, eng)
+  if not ok then
+    ngx.log(ngx.ERR, "personalize-local: tick failed: ", tostring(delay))
+    delay = nil
+  end
+  local wait = _M.MAX_TICK
+  if type(delay) == "number" then wait = max(_M.MIN_TICK, min(delay, _M.MAX_TICK)) end
+  local tok, terr = ngx.timer.at(wait, on_timer)
+  if not tok then ngx.log(ngx.ERR, "personalize-local: cannot schedule the next tick: ", terr) end
+end
+
+-- Opens the engine for this worker; failures are logged and kept for
+-- health() and serve() to report.
+function _M.init_worker(opts)
+  state.opts = opts
+  local ok, eng, err = pcall(function()
+    return require("personalize.engine").open { dir = opts.dir, region = opts.region, timings = opts.timings }
+  end)
+  if not ok then eng, err = nil, eng end
+  if not eng then
+    state.err = tostring(err)
+    ngx.log(ngx.ERR, "personalize-local: cannot open the engine: ", state.err)
+    return
+  end
+  state.eng, state.err = eng, nil
+  local tok, terr = ngx.timer.at(0, on_timer)
+  if not tok then ngx.log(ngx.ERR, "personalize-local: cannot start the tick timer: ", terr) end
+  ngx.log(ngx.NOTICE, "personalize-local: engine open on ", opts.dir)
+end
+
+local function send_json(status, text)
+  ngx.status = status
+  ngx.header["Content-Type"] = "application/json"
+  ngx.header["Content-Length"] = #text
+  ngx.print(text)
+end
+
+local function send_error(status, code, message)
+  ngx.header["x-amzn-RequestId"] = ngx.var.request_id
+  ngx.header["x-amzn-ErrorType"] = code
+  send_json(status, fmt('{"__type":%s,"message":%s}', json_string(code), json_string(message)))
+end
+
+function _M.health()
+  if state.eng then
+    send_json(200, fmt('{"status":"running","dir":%s,"region":%s}',
+      json_string(state.opts.dir), json_string(state.opts.region or "us-east-1")))
+  else
+    send_json(503, fmt('{"status":"unavailable","message":%s}', json_string(state.err)))
+  end
+end
+
+-- The request as the engine takes it.
+local function read_request()
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  local body_file
+  if body == nil then
+    body_file = ngx.req.get_body_file()
+    if body_file == nil then body = "" end
+  end
+  local headers = {}
+  for name, value in pairs(ngx.req.get_headers(0, true)) do
+    local lname = name:lower()
+    if type(value) == "table" then value = concat(value, ",") end
+    headers[lname] = headers[lname] and (headers[lname] .. "," .. value) or value
+  end
+  -- An absolute-form request target keeps only its path.
+  local uri = ngx.var.request_uri:gsub("^%a[%w+.-]*://[^/]*", "")
+  local query = ngx.var.args
+  if query == "" then query = nil end
+  return {
+    method = ngx.req.get_method(),
+    path = uri:match("^[^?]*"),
+    query = query,
+    headers = headers,
+    body = body,
+    body_file = body_file,
+  }
+end
+
+local NO_BODY = { [204] = true, [304] = true }
+
+local function write_response(res)
+  local status = tonumber(res.status) or 500
+  local file, size
+  if res.body == nil and res.body_file then
+    local err
+    file, err = io_open(res.body_file, "rb")
+    if not file then error("cannot open the response body_file: " .. tostring(err)) end
+    size = file:seek("end")
+    file:seek("set", 0)
+  end
+  local head = ngx.req.get_method() == "HEAD"
+  ngx.status = status
+  local length
+  for name, value in pairs(res.headers or {}) do
+    local lname = name:lower()
+    if lname == "content-length" then
+      length = value
+    elseif lname ~= "transfer-encoding" and lname ~= "connection" then
+      ngx.header[name] = tostring(value)
+    end
+  end
+  if NO_BODY[status] then
+    if file then file:close() end
+    return
+  end
+  if file then
+    length = size
+  elseif res.body ~= nil then
+    length = #res.body
+  elseif not head then
+    length = 0
+  end
+  if length then ngx.header["Content-Length"] = length end
+  if not file then
+    if res.body ~= nil and res.body ~= "" then ngx.print(res.body) end
+    return
+  end
+  if head then file:close(); return end
+  local n = 0
+  while true do
+    local chunk = file:read(_M.CHUNK)
+    if not chunk then break end
+    local ok, err = ngx.print(chunk)
+    if not ok then
+      file:close()
+      ngx.log(ngx.INFO, "personalize-local: client went away while streaming: ", err)
+      return
+    end
+    n = n + 1
+    if n % _M.FLUSH_EVERY == 0 then ngx.flush(true) end
+  end
+  file:close()
+end
+
+local function serve()
+  local eng = state.eng
+  if not eng then
+    return send_error(503, "ServiceUnavailable", "personalize-local: " .. tostring(state.err))
+  end
+  local req = read_request()
+  local res = eng:handle(req)
+  if type(res) ~= "table" then error("the engine returned " .. type(res) .. " instead of a response") end
+  write_response(res)
+end
+
+-- The content handler of every location but health.
+function _M.serve()
+  local ok, err = xpcall(serve, traceback)
+  if ok then return end
+  ngx.log(ngx.ERR, "personalize-local: ", err)
+  if ngx.headers_sent then return ngx.exit(ngx.ERROR) end
+  local message = tostring(err):match("^[^\n]*")
+  local sent = pcall(send_error, 500, "InternalFailure", "personalize-local: " .. message)
+  if not sent then return ngx.exit(500) end
+end
+
+return _M
