@@ -111,10 +111,9 @@ local function read_request()
     if body_file == nil then body = "" end
   end
   local headers = {}
-  for name, value in pairs(ngx.req.get_headers(0, true)) do
-    local lname = name:lower()
-    if type(value) == "table" then value = concat(value, ",") end
-    headers[lname] = headers[lname] and (headers[lname] .. "," .. value) or value
+  -- Names come lowercased, repeated headers as a list in arrival order.
+  for name, value in pairs(ngx.req.get_headers(0)) do
+    headers[name] = type(value) == "table" and concat(value, ",") or value
   end
   -- An absolute-form request target keeps only its path.
   local uri = ngx.var.request_uri:gsub("^%a[%w+.-]*://[^/]*", "")
