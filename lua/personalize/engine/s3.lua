@@ -1058,6 +1058,7 @@ local function parse_range(value, size)
   else
     first = tonumber(a)
     last = b == "" and size - 1 or tonumber(b)
+    if first >= size then return false end
     if last < first then return nil end
     if last > size - 1 then last = size - 1 end
   end
@@ -1240,12 +1241,16 @@ function ops.CompleteMultipartUpload(self, r)
   if not doc or doc.name ~= "CompleteMultipartUpload" then return nil, "MalformedXML" end
   local listed = xml_children(doc, "Part")
   if #listed == 0 then return nil, "MalformedXML" end
-  local files, digests, previous = {}, {}, 0
+  local numbers, previous = {}, 0
   for i, p in ipairs(listed) do
     local n = tonumber(xml_text(p, "PartNumber") or "")
     if not n or n ~= floor(n) or n < 1 or n > MAX_PARTS then return nil, "MalformedXML" end
     if n <= previous then return nil, "InvalidPartOrder" end
-    previous = n
+    numbers[i], previous = n, n
+  end
+  local files, digests = {}, {}
+  for i, p in ipairs(listed) do
+    local n = numbers[i]
     local part = read_json(up.dir .. "/" .. part_name(n) .. ".json")
     if not part or unquote(part.ETag) ~= unquote(xml_text(p, "ETag")) then
       return nil, "InvalidPart", nil, { { "UploadId", up.UploadId }, { "PartNumber", int(n) },
