@@ -1168,6 +1168,7 @@ function ops.CreateMultipartUpload(self, r)
   local err
   ok, err = core.mkdir(dir)
   if ok then
+    core.fsync(self:bucket_dir(r.bucket) .. "/uploads")
     ok, err = write_json(dir .. "/upload.json", {
       Key = r.key, Initiated = self.now(), ContentType = r.headers["content-type"],
       Metadata = user_metadata(r.headers),
