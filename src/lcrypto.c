@@ -1,6 +1,6 @@
 /*
  * lcrypto.c - hashing for Lua: sha256, sha256_hex, sha256_file,
- * hmac_sha256, hex, md5, md5_hex.
+ * hmac_sha256, hex, md5, md5_hex, sha1_hex.
  *
  * Thin bindings over OpenSSL; the outputs are Lua strings, so nothing
  * here owns memory across a call that can raise.
@@ -206,6 +206,26 @@ static int crypto_md5_hex(lua_State *L)
 	return 1;
 }
 
+/*
+ * core.sha1_hex(s) -> 40 lower-case hex digits. SHA-1 is no security
+ * measure here: the SSO token cache names its files by the SHA-1 of the
+ * session name or start URL (botocore's SSOTokenLoader), so we must too.
+ */
+static int crypto_sha1_hex(lua_State *L)
+{
+	size_t n;
+	const char *s = luaL_checklstring(L, 1, &n);
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hex[2 * EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+
+	if (!EVP_Digest(s, n, md, &len, EVP_sha1(), NULL))
+		return luaL_error(L, "SHA-1 is not available from OpenSSL");
+	sigv4_hex(hex, md, len);
+	lua_pushlstring(L, hex, 2 * (size_t)len);
+	return 1;
+}
+
 static const luaL_Reg crypto_functions[] = {
 	{ "sha256", crypto_sha256 },
 	{ "sha256_hex", crypto_sha256_hex },
@@ -214,6 +234,7 @@ static const luaL_Reg crypto_functions[] = {
 	{ "hex", crypto_hex },
 	{ "md5", crypto_md5 },
 	{ "md5_hex", crypto_md5_hex },
+	{ "sha1_hex", crypto_sha1_hex },
 	{ NULL, NULL }
 };
 

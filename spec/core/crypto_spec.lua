@@ -207,3 +207,28 @@ describe("core.signer", function()
     end)
   end)
 end)
+
+describe("core.sha1_hex (FIPS 180-1 appendix A and B)", function()
+  local VECTORS = {
+    { name = "empty message", msg = "", digest = "da39a3ee5e6b4b0d3255bfef95601890afd80709" },
+    { name = "\"abc\"", msg = "abc", digest = "a9993e364706816aba3e25717850c26c9cd0d89d" },
+    { name = "the 448-bit message",
+      msg = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+      digest = "84983e441c3bd26ebaae4aa1f95129e5e54670f1" },
+    { name = "one million 'a'", msg = string.rep("a", 1000000),
+      digest = "34aa973cd4c4daa4f61eeb2bdbad27316534016f" },
+  }
+  for _, v in ipairs(VECTORS) do
+    it("of " .. v.name, function()
+      assert.are.equal(v.digest, core.sha1_hex(v.msg))
+    end)
+  end
+
+  it("hashes embedded zero bytes", function()
+    assert.are_not.equal(core.sha1_hex("a"), core.sha1_hex("a\0"))
+  end)
+
+  it("raises on a non-string", function()
+    assert.has_error(function() core.sha1_hex({}) end)
+  end)
+end)
