@@ -168,11 +168,11 @@ describe("the credential chain", function()
     assert.matches("partial credentials", err)
   end)
 
-  it("says SSO is not supported yet, naming the profile", function()
+  it("hands SSO profiles to the SSO provider, whose errors name the profile", function()
     local c, err = get { profile = "sso" }
     assert.is_nil(c)
+    assert.truthy(err:find('sso-session does not exist: "corp"', 1, true), err)
     assert.truthy(err:find('"sso"', 1, true), err)
-    assert.matches("not supported yet", err)
   end)
 
   it("names a profile that does not exist", function()

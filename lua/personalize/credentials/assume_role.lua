@@ -39,7 +39,7 @@ local function profile_credentials(ctx, name, path)
   if p and nonempty(p.web_identity_token_file) then
     return require("personalize.credentials.web_identity").for_profile(ctx, name)
   end
-  if sso.uses_sso(p) then return nil, sso.error_for(name), true end
+  if sso.uses_sso(p) then return sso.for_profile(ctx, name) end
   if p and nonempty(p.credential_process) then
     return require("personalize.credentials.process").for_profile(ctx, name)
   end

@@ -219,14 +219,6 @@ function _M.for_profile(ctx, name)
   return get_role_credentials(ctx, name, s, token)
 end
 
--- The message for a caller that cannot take SSO profile `name` as a
--- source (assume-role, until it calls for_profile).
-function _M.error_for(name)
-  return ("the source profile %q uses SSO, which is not supported as a source profile yet; "
-    .. "export its credentials with `aws configure export-credentials --profile %s --format env`")
-    :format(name, name)
-end
-
 function _M.load(ctx)
   return _M.for_profile(ctx, ctx.cfg.profile_name)
 end
