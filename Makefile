@@ -3,7 +3,7 @@
 #   make              build personalize/core.so for Lua 5.4 (build/lua5.4/)
 #   make LUA=luajit   build it for LuaJIT / OpenResty (build/luajit/)
 #   make test         install what is missing, build both, run every spec under both
-#   make demo         the main job: a real signed request against a local peer
+#   make demo         the main job: the tutorial against personalize-local
 #   make models       regenerate lua/personalize/models/ from ../shared/aws-models
 #   make bench        benchmarks that print ratios against a baseline
 #   make deps         install Debian packages that are missing (idempotent)
@@ -74,8 +74,12 @@ data: $(CORE)
 	sh tools/movielens.sh data/movielens || \
 	  echo "data: MovieLens unavailable; the tutorial will use data/small" >&2
 
-demo: deps $(CORE)
-	$(SPEC_ENV) $(LUA) examples/demo.lua
+# The main job: the tutorial against personalize-local on MovieLens.
+demo: deps
+	$(MAKE) --no-print-directory all LUA=lua5.4
+	$(MAKE) --no-print-directory all LUA=luajit
+	$(MAKE) --no-print-directory data
+	sh tools/demo.sh
 
 build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
 	@mkdir -p $(dir $@)

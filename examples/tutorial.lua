@@ -56,7 +56,7 @@ local interactions_schema = check(personalize.schema.interactions {
   { "EVENT_TYPE", "string" }, { "EVENT_VALUE", "float" },
 })
 local items_schema = check(personalize.schema.items {
-  { "ITEM_ID", "string" }, { "TITLE", "string" }, { "GENRES", "string", categorical = true },
+  { "ITEM_ID", "string" }, { "TITLE", "string", nullable = true }, { "GENRES", "string", categorical = true },
 })
 local interactions_schema_arn = check(p:create_schema {
   name = names.prefix .. "-interactions", schema = interactions_schema }).schemaArn
