@@ -22,7 +22,7 @@ end
 local function table_after(out, heading)
   local at = assert(out:find(heading, 1, true), "no step " .. heading .. " in:\n" .. out)
   local lines = {}
-  for line in out:sub(at):gmatch("[^\n]*") do lines[#lines + 1] = line end
+  for line in (out:sub(at) .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
   local header, rows = nil, {}
   for i = 2, #lines do
     local line = lines[i]
