@@ -6,7 +6,7 @@ set -eu
 
 PACKAGES="lua5.4 liblua5.4-dev lua-cjson lua-expat libcurl4-openssl-dev libssl-dev
 lua-busted lua-check lua-socket lua-expat luarocks pkg-config make gcc
-luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua"
+luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua wrk"
 
 missing=""
 for p in $PACKAGES; do
