@@ -24,8 +24,15 @@ local SERVICE = { id = "STS", key = "sts", env = "STS", prefix = "sts" }
 _M.SERVICE = SERVICE
 _M.TIMEOUT = 10
 
--- Region and endpoint for STS calls under `cfg`.
+-- Region and endpoint for STS calls under `cfg`. The client's `endpoint`
+-- option names the Personalize (or S3) endpoint, not STS's: it does not
+-- apply here; AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL and the profile do.
 function _M.endpoint(cfg)
+  local opts = {}
+  for k, v in pairs(cfg.opts or {}) do
+    if k ~= "endpoint" then opts[k] = v end
+  end
+  cfg = setmetatable({ opts = opts }, { __index = cfg })
   local region = cfg:region()
   if not region then
     local url = cfg:configured_endpoint(SERVICE)

@@ -44,6 +44,34 @@ describe("the query protocol", function()
   end)
 end)
 
+describe("the STS endpoint", function()
+  local config = require "personalize.config"
+  local sts = require "personalize.sts"
+  local function env(t) return function(k) return t[k] end end
+
+  it("is regional, and ignores the client's endpoint option", function()
+    local cfg = config.new { env = env {}, region = "eu-west-1", endpoint = "http://127.0.0.1:1" }
+    local url, region = sts.endpoint(cfg)
+    assert.are.equal("https://sts.eu-west-1.amazonaws.com", url)
+    assert.are.equal("eu-west-1", region)
+  end)
+
+  it("comes from AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL", function()
+    local cfg = config.new { env = env { AWS_ENDPOINT_URL_STS = "http://127.0.0.1:7/",
+                                         AWS_ENDPOINT_URL = "http://127.0.0.1:8" },
+                             region = "eu-west-1", endpoint = "http://127.0.0.1:1" }
+    assert.are.equal("http://127.0.0.1:7", (sts.endpoint(cfg)))
+    cfg = config.new { env = env { AWS_ENDPOINT_URL = "http://127.0.0.1:8" }, region = "eu-west-1" }
+    assert.are.equal("http://127.0.0.1:8", (sts.endpoint(cfg)))
+  end)
+
+  it("is the global one without a region", function()
+    local cfg = config.new { env = env { AWS_CONFIG_FILE = "/nonexistent", AWS_SHARED_CREDENTIALS_FILE = "/nonexistent" },
+                             endpoint = "http://127.0.0.1:1" }
+    assert.are.same({ "https://sts.amazonaws.com", "us-east-1" }, { sts.endpoint(cfg) })
+  end)
+end)
+
 describe("STS providers against moto", function()
   local peer, home
   setup(function() peer = moto.start() end)
