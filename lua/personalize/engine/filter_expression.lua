@@ -5,21 +5,29 @@
 --
 -- An expression is one or more statements joined with "|":
 --   INCLUDE|EXCLUDE ItemID|UserID|ActionID WHERE <condition> [AND|OR <condition>]...
+--     [IF CurrentUser.FIELD <op> value [AND CurrentUser.FIELD <op> value]...]
 -- a condition is  Dataset.FIELD IN (values) | NOT IN (values) | = | < | > | <= | >= value,
--- Dataset one of Items, Interactions, Users, Actions, ActionInteractions,
--- CurrentItem, CurrentUser; values are "quoted strings", numbers,
--- $PARAMETERS (filled by filterValues at request time) or CurrentItem.FIELD.
--- Interactions conditions name EVENT_TYPE with IN / NOT IN only.
+-- Dataset one of Items, Interactions, Users, Actions, Action_Interactions
+-- (also spelt ActionInteractions) or CurrentItem; values are "quoted
+-- strings", numbers, $PARAMETERS (filled by filterValues at request time) or
+-- CurrentItem.FIELD, one value optionally in parentheses after a comparison,
+-- and `IN CurrentItem.FIELD` needs none. As the developer guide states:
+-- Interactions conditions name EVENT_TYPE with IN / NOT IN only, conditions
+-- chained with AND/OR use the dataset of the first one, and the IF part
+-- (once, at the end) checks CurrentUser only.
 -- The AST: { { action = "EXCLUDE", subject = "ItemID",
 --   conditions = { { dataset, field, op, values = { {kind="string"|"number"|"param"|"current", value} } }, ... },
---   joins = { "AND"|"OR", ... } }, ..., parameters = { NAME = true } }
+--   joins = { "AND"|"OR", ... }, guard = nil or { condition, ... } (the IF part, joined by AND) },
+--   ..., parameters = { NAME = true } }
 local _M = {}
 
 local MAX_LENGTH = 2500
 local MAX_PARAMETERS = 5
 
-local DATASETS = { Items = true, Interactions = true, Users = true, Actions = true,
-                   ActionInteractions = true, CurrentItem = true, CurrentUser = true }
+-- Dataset names as written -> the name conditions carry.
+local DATASETS = { Items = "Items", Interactions = "Interactions", Users = "Users", Actions = "Actions",
+                   ActionInteractions = "ActionInteractions", Action_Interactions = "ActionInteractions",
+                   CurrentItem = "CurrentItem", CurrentUser = "CurrentUser" }
 local SUBJECTS = { ItemID = true, UserID = true, ActionID = true }
 
 -- Tokens: words, quoted strings, numbers, $params, punctuation.
@@ -103,14 +111,21 @@ function _M.parse(text)
     return nil, ("expected a quoted string, a number or a $PARAMETER %s"):format(where(t))
   end
 
-  local function condition()
+  local function condition(in_guard)
     local t = tokens[pos]
     if not t or t.kind ~= "field" then
       return nil, ("expected Dataset.FIELD (e.g. Items.GENRE) %s"):format(where(t))
     end
-    local dataset, field = t.value:match("^([%w_]+)%.([%w_]+)$")
-    if not DATASETS[dataset] then
-      return nil, ("unknown dataset %q %s; use Items, Interactions, Users, Actions or CurrentItem"):format(dataset, where(t))
+    local written, field = t.value:match("^([%w_]+)%.([%w_]+)$")
+    local dataset = DATASETS[written]
+    if not dataset then
+      return nil, ("unknown dataset %q %s; use Items, Interactions, Users, Actions or CurrentItem"):format(written, where(t))
+    end
+    if in_guard and dataset ~= "CurrentUser" then
+      return nil, ("an IF condition checks CurrentUser.FIELD only, got %s %s"):format(t.value, where(t))
+    end
+    if not in_guard and dataset == "CurrentUser" then
+      return nil, ("CurrentUser.%s %s: CurrentUser goes in an IF condition at the end of the expression"):format(field, where(t))
     end
     pos = pos + 1
     local c = { dataset = dataset, field = field, values = {} }
@@ -130,7 +145,12 @@ function _M.parse(text)
     else
       return nil, ("expected IN, NOT IN, =, <, >, <= or >= after %s %s"):format(t.value, where(o))
     end
-    if c.op == "IN" or c.op == "NOT IN" then
+    if (c.op == "IN" or c.op == "NOT IN") and tokens[pos] and tokens[pos].kind == "field" then
+      local v, e = value()
+      if not v then return nil, e end
+      if v.kind ~= "current" then return nil, ("expected ( after %s %s"):format(c.op, where(tokens[pos - 1])) end
+      c.values[1] = v
+    elseif c.op == "IN" or c.op == "NOT IN" then
       local open = tokens[pos]
       if not open or open.value ~= "(" then return nil, ("expected ( after %s %s"):format(c.op, where(open)) end
       pos = pos + 1
@@ -145,9 +165,17 @@ function _M.parse(text)
         end
       until sep.value == ")"
     else
+      local open = tokens[pos]
+      local paren = open and open.value == "("
+      if paren then pos = pos + 1 end
       local v, e = value()
       if not v then return nil, e end
       c.values[1] = v
+      if paren then
+        local close = tokens[pos]
+        if not close or close.value ~= ")" then return nil, ("expected ) %s"):format(where(close)) end
+        pos = pos + 1
+      end
     end
     if dataset == "Interactions" and (field ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
       return nil, ("Interactions conditions must be Interactions.EVENT_TYPE IN (...) or NOT IN (...), got Interactions.%s %s")
@@ -171,8 +199,14 @@ function _M.parse(text)
     if not ok then return nil, e end
     local stmt = { action = action.upper, subject = subject.value, conditions = {}, joins = {} }
     while true do
-      local c, ce = condition()
+      local at = tokens[pos]
+      local c, ce = condition(false)
       if not c then return nil, ce end
+      local first = stmt.conditions[1]
+      if first and c.dataset ~= first.dataset then
+        return nil, ("%s.%s %s: conditions chained with AND or OR must use the dataset of the first one (%s); "
+          .. "chain a second expression with | instead"):format(c.dataset, c.field, where(at), first.dataset)
+      end
       stmt.conditions[#stmt.conditions + 1] = c
       local j = peek()
       if j and j.kind == "word" and (j.upper == "AND" or j.upper == "OR") then
@@ -181,6 +215,19 @@ function _M.parse(text)
       else
         break
       end
+    end
+    local j = peek()
+    if j and j.kind == "word" and j.upper == "IF" then
+      pos = pos + 1
+      stmt.guard = {}
+      repeat
+        local c, ce = condition(true)
+        if not c then return nil, ce end
+        stmt.guard[#stmt.guard + 1] = c
+        local a = peek()
+        local more = a and a.kind == "word" and a.upper == "AND"
+        if more then pos = pos + 1 end
+      until not more
     end
     ast[#ast + 1] = stmt
     local bar = peek()
