@@ -46,6 +46,7 @@ build = {
     ["personalize.credentials.web_identity"] = "lua/personalize/credentials/web_identity.lua",
     ["personalize.engine.auth"] = "lua/personalize/engine/auth.lua",
     ["personalize.engine.filter_expression"] = "lua/personalize/engine/filter_expression.lua",
+    ["personalize.engine.filters"] = "lua/personalize/engine/filters.lua",
     ["personalize.engine.import"] = "lua/personalize/engine/import.lua",
     ["personalize.engine"] = "lua/personalize/engine/init.lua",
     ["personalize.engine.jobs"] = "lua/personalize/engine/jobs.lua",
