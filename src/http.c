@@ -365,6 +365,8 @@ static void http_release_transfer(struct http *h, int remove_download)
 		curl_slist_free_all(h->req_headers);
 		h->req_headers = NULL;
 	}
+	if (h->upload_mem != NULL && h->easy != NULL)	/* no dangling pointer */
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, NULL);
 	h->upload_mem = NULL;
 	h->upload_len = h->upload_pos = 0;
 	h->upload_start = h->upload_size = h->upload_left = 0;
@@ -680,11 +682,14 @@ static void http_add_header(lua_State *L, struct http *h, const char *line)
  * Raises on a name that is not a token and on a value that is not a
  * string/number or holds CR, LF or NUL (header injection). libcurl's own
  * "Expect: 100-continue" and "Accept: * / *" are suppressed unless the
- * caller gives those headers; an empty value is sent as an empty value.
+ * caller gives those headers, and so is the form Content-Type it adds to
+ * a CURLOPT_POSTFIELDS body (`fields_body`); an empty value is sent as an
+ * empty value.
  */
-static void http_build_headers(lua_State *L, struct http *h, int t)
+static void http_build_headers(lua_State *L, struct http *h, int t,
+			       int fields_body)
 {
-	int has_accept = 0, has_expect = 0;
+	int has_accept = 0, has_expect = 0, has_type = 0;
 	size_t nlen, vlen;
 
 	if (t != 0) {
@@ -708,6 +713,7 @@ static void http_build_headers(lua_State *L, struct http *h, int t)
 					   "contains CR, LF or NUL", name);
 			has_accept |= http_name_is(name, nlen, "accept");
 			has_expect |= http_name_is(name, nlen, "expect");
+			has_type |= http_name_is(name, nlen, "content-type");
 
 			/* "Name: value", or "Name;" which libcurl sends as "Name:" */
 			h->scratch.len = 0;
@@ -729,6 +735,8 @@ static void http_build_headers(lua_State *L, struct http *h, int t)
 		http_add_header(L, h, "Expect:");
 	if (!has_accept)
 		http_add_header(L, h, "Accept:");
+	if (fields_body && !has_type)
+		http_add_header(L, h, "Content-Type:");
 }
 
 /* Raises with libcurl's text unless `rc` is CURLE_OK. */
@@ -775,7 +783,7 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 {
 	const char *what = "request", *url, *method = "GET";
 	size_t url_len, method_len = 3;
-	int base = lua_gettop(L), upload, is_head, err;
+	int base = lua_gettop(L), upload, fields, is_head, err;
 	long timeout_ms = h->timeout_ms;
 	curl_off_t size = 0, offset = 0, length = -1;
 	struct stat st;
@@ -816,7 +824,9 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 	upload = !lua_isnil(L, base + 4) || !lua_isnil(L, base + 5) ||
 		 strcmp(method, "POST") == 0 || strcmp(method, "PUT") == 0 ||
 		 strcmp(method, "PATCH") == 0;
-	http_build_headers(L, h, lua_isnil(L, base + 3) ? 0 : base + 3);
+	/* A body in memory (or none) goes out as CURLOPT_POSTFIELDS. */
+	fields = upload && lua_isnil(L, base + 5);
+	http_build_headers(L, h, lua_isnil(L, base + 3) ? 0 : base + 3, fields);
 	if (!lua_isnil(L, base + 6)) {
 		h->download_path = strdup(lua_tostring(L, base + 6));
 		if (h->download_path == NULL)
@@ -884,8 +894,21 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 	curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);	/* clears UPLOAD, NOBODY */
 	if (is_head) {
 		curl_easy_setopt(h->easy, CURLOPT_NOBODY, 1L);
+	} else if (fields) {
+		/*
+		 * A body in memory is handed to libcurl whole: it goes out in
+		 * the same send() as the head (with the read callback the head
+		 * and body were two writes, hence two segments and two wake-ups
+		 * of the peer per request). Content-Length is always sent, 0
+		 * for an empty POST/PUT/PATCH.
+		 */
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, size);
+		curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS,
+				 h->upload_mem != NULL ? h->upload_mem : "");
+		if (strcmp(method, "POST") != 0)
+			rc = curl_easy_setopt(h->easy, CURLOPT_CUSTOMREQUEST, method);
 	} else if (upload) {
-		/* Content-Length is always sent, 0 for an empty POST/PUT. */
+		/* A body_file region: read by http_on_read. */
 		curl_easy_setopt(h->easy, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(h->easy, CURLOPT_INFILESIZE_LARGE, size);
 		if (strcmp(method, "PUT") != 0)
