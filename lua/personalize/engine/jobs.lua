@@ -7,23 +7,35 @@
 --   jobs.train(eng, r)             solution version / recommender: a model + metrics
 --   jobs.deploy(eng, campaign)     campaign: its model loads
 --   jobs.batch_inference(eng, job) JSON Lines in S3 -> recommendations in S3
---   jobs.batch_segment(eng, job)   (needs a USER_SEGMENTATION recipe)
+--   jobs.batch_segment(eng, job)   JSON Lines in S3 -> user segments in S3
 --
 -- Each returns true, or false and the failureReason the API shows.
 -- Stored data: datasets/<id>/data.json holds the imported rows by column
 -- (replaced atomically: a failed import keeps the previous data) and
 -- datasets/<id>/events.jsonl the records sent one by one (put_events,
--- put_items, ...), appended durably.
+-- put_items, ...), appended durably. In memory a dataset's rows are the
+-- imported ones then the journal's; a record sent one by one is appended
+-- to them, so the per-user index of interactions (jobs.interaction_index)
+-- catches up with the new rows only. Models remember how many journal
+-- rows their training saw (_journal_mark), which tells live events apart.
+--
+-- Shared with the runtime (personalize.engine.runtime):
+--   jobs.interaction_index(eng, ds)  -> { by_user = { [userId] = { n =, item =, etype =, value =, row = } },
+--                                         bulk_n = rows before the journal }
+--   jobs.history(eng, holder, userId) -> { itemId, ... } live events since training, oldest first
+--   jobs.filter_context(eng, group_arn) -> ctx for personalize.engine.filters
+--   jobs.filter_predicate(eng, group_arn, filter_arn, values, ctx) -> keep or nil, code, message
 local schema = require "personalize.schema"
 local import = require "personalize.engine.import"
 local training = require "personalize.engine.training"
 local recipes = require "personalize.engine.recipes"
 local metrics = require "personalize.engine.metrics"
 local store_mod = require "personalize.engine.store"
+local filters = require "personalize.engine.filters"
 
 local cjson = store_mod.json
 local null = cjson.null
-local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
+local pairs, ipairs, type, tostring, tonumber, setmetatable = pairs, ipairs, type, tostring, tonumber, setmetatable
 local fmt, concat = string.format, table.concat
 
 local _M = {}
@@ -80,13 +92,32 @@ end
 local function data_path(ds) return "datasets/" .. ds._id .. "/data.json" end
 local function events_path(ds) return "datasets/" .. ds._id .. "/events.jsonl" end
 
--- Appends one record (a table field -> value) to the dataset's journal.
+-- Rows before the journal's in a table dataset_data returned.
+local bulk_rows = setmetatable({}, { __mode = "k" })
+
+-- Adds a decoded journal record as the next row of `data`.
+local function add_row(data, row)
+  local n = data.n + 1
+  for k, v in pairs(row) do
+    if v ~= null then
+      local col = data[k]
+      if not col then col = {}; data[k] = col end
+      col[n] = v
+    end
+  end
+  data.n = n
+end
+
+-- Appends one record (a table field -> value) to the dataset's journal,
+-- and to the rows in memory (as they would be read back after a restart).
 function _M.append_record(eng, ds, row)
   local doc = {}
   for k, v in pairs(row) do doc[k] = v end
-  local ok, err = eng.store:append_line(events_path(ds), cjson.encode(doc))
+  local line = cjson.encode(doc)
+  local ok, err = eng.store:append_line(events_path(ds), line)
   if not ok then return nil, err end
-  eng.cache[ds.datasetArn] = nil
+  local cached = eng.cache[ds.datasetArn]
+  if cached then add_row(cached, cjson.decode(line)) end
   return true
 end
 
@@ -100,26 +131,47 @@ function _M.dataset_data(eng, ds)
   local cached = eng.cache[ds.datasetArn]
   if cached then return cached end
   local data = bulk_data(eng, ds)
-  local lines = eng.store:read_lines(events_path(ds))
-  if #lines > 0 then
-    local n = data.n
-    for _, line in ipairs(lines) do
-      local ok, row = pcall(cjson.decode, line)
-      if ok and type(row) == "table" then
-        n = n + 1
-        for k, v in pairs(row) do
-          if v ~= null then
-            local col = data[k]
-            if not col then col = {}; data[k] = col end
-            col[n] = v
-          end
-        end
-      end
-    end
-    data.n = n
+  bulk_rows[data] = data.n
+  for _, line in ipairs(eng.store:read_lines(events_path(ds))) do
+    local ok, row = pcall(cjson.decode, line)
+    if ok and type(row) == "table" then add_row(data, row) end
   end
   eng.cache[ds.datasetArn] = data
   return data
+end
+
+-- The per-user index of an interactions dataset's rows, built once per
+-- rows table and brought up to date with the rows appended since.
+local interaction_indexes = setmetatable({}, { __mode = "k" })
+
+function _M.interaction_index(eng, ds)
+  local data = _M.dataset_data(eng, ds)
+  local idx = interaction_indexes[data]
+  if not idx then
+    idx = { n = 0, by_user = {}, bulk_n = bulk_rows[data] or 0 }
+    interaction_indexes[data] = idx
+  end
+  if idx.n < data.n then
+    local users, items = data.USER_ID or {}, data.ITEM_ID or {}
+    local types, values = data.EVENT_TYPE or {}, data.EVENT_VALUE or {}
+    local by_user = idx.by_user
+    for i = idx.n + 1, data.n do
+      local u, item = users[i], items[i]
+      if u ~= nil and item ~= nil then
+        u = tostring(u)
+        local h = by_user[u]
+        if not h then
+          h = { n = 0, item = {}, etype = {}, value = {}, row = {} }
+          by_user[u] = h
+        end
+        local k = h.n + 1
+        h.n = k
+        h.item[k], h.etype[k], h.value[k], h.row[k] = tostring(item), types[i], values[i], i
+      end
+    end
+    idx.n = data.n
+  end
+  return idx
 end
 
 -- The group's datasets by type ("INTERACTIONS", "ITEMS", ...).
@@ -258,6 +310,8 @@ function _M.delete_data(eng, job)
       local ok, werr = eng.store:write_json(data_path(ds), encode_columns(kept))
       if not ok then return false, "cannot store the remaining data: " .. tostring(werr) end
       eng.store:remove(events_path(ds))
+      -- A new journal: models' marks into the old one no longer apply.
+      ds._journal_gen = (ds._journal_gen or 0) + 1
       eng.cache[ds.datasetArn] = nil
     end
   end
@@ -290,6 +344,10 @@ function _M.train(eng, r)
                    eventType = r.eventType or recipes.DOMAIN_EVENT_TYPE[r.recipeArn] }
   local model, reason = training.train(r.recipeArn, data, config)
   if not model then return false, reason end
+  -- Where the live events this model has not seen begin.
+  local ds = group_datasets(eng, r.datasetGroupArn).INTERACTIONS
+  r._journal_mark = data.interactions.n - (bulk_rows[data.interactions] or data.interactions.n)
+  r._journal_gen = ds._journal_gen or 0
   local ok, werr = eng.store:write_json(model_path(r), model)
   if not ok then return false, "cannot store the model: " .. tostring(werr) end
   local key = r.solutionVersionArn or r.recommenderArn
@@ -324,11 +382,80 @@ function _M.deploy(eng, campaign)
   return true
 end
 
-function _M.batch_inference(eng, job)
-  local sv = eng.store.resources[job.solutionVersionArn]
-  if not sv then return false, "the solution version no longer exists" end
-  local model, merr = _M.model(eng, sv)
-  if not model then return false, merr end
+-- The event type and threshold a model's training kept (solution's
+-- eventType and eventValueThreshold, a domain use case's event type).
+local function event_rule(holder)
+  local sc = type(holder.solutionConfig) == "table" and holder.solutionConfig or {}
+  local etype = holder.eventType
+  if etype == "" then etype = nil end
+  return etype or recipes.DOMAIN_EVENT_TYPE[holder.recipeArn], tonumber(sc.eventValueThreshold)
+end
+
+-- The user's live events since `holder` (a solution version or a
+-- recommender) was trained, oldest first, as item ids: the records sent
+-- with put_events after training, of the event type it trained on.
+function _M.history(eng, holder, user_id)
+  if user_id == nil then return {} end
+  local ds = group_datasets(eng, holder.datasetGroupArn).INTERACTIONS
+  if not ds then return {} end
+  local idx = _M.interaction_index(eng, ds)
+  local h = idx.by_user[tostring(user_id)]
+  if not h then return {} end
+  local mark = holder._journal_mark or 0
+  if (holder._journal_gen or 0) ~= (ds._journal_gen or 0) then mark = 0 end
+  local first = idx.bulk_n + mark
+  local etype, threshold = event_rule(holder)
+  local out = {}
+  for k = 1, h.n do
+    if h.row[k] > first and (etype == nil or h.etype[k] == etype)
+        and (threshold == nil or (tonumber(h.value[k]) or -math.huge) >= threshold) then
+      out[#out + 1] = h.item[k]
+    end
+  end
+  return out
+end
+
+-- What filters read for requests on the dataset group's data.
+function _M.filter_context(eng, group_arn)
+  local sets = group_datasets(eng, group_arn)
+  return {
+    items = sets.ITEMS and _M.dataset_data(eng, sets.ITEMS) or nil,
+    users = sets.USERS and _M.dataset_data(eng, sets.USERS) or nil,
+    interactions = sets.INTERACTIONS and _M.interaction_index(eng, sets.INTERACTIONS) or nil,
+  }
+end
+
+-- The predicate of filter `arn` for one request (ctx as for filters.predicate),
+-- or nil, code, message.
+function _M.filter_predicate(eng, group_arn, arn, values, ctx)
+  local f = eng.store.resources[arn]
+  if not f or f._kind ~= "filter" then
+    return nil, "ResourceNotFoundException", "Could not find filter " .. tostring(arn)
+  end
+  if f.status ~= "ACTIVE" then
+    return nil, "InvalidInputException", fmt("filter %s is not ACTIVE (status %s)", arn, tostring(f.status))
+  end
+  if group_arn and f.datasetGroupArn ~= group_arn then
+    return nil, "InvalidInputException", fmt("filter %s belongs to dataset group %s, not to %s",
+      arn, tostring(f.datasetGroupArn), group_arn)
+  end
+  local compiled, problem = filters.compile(f.filterExpression)
+  if not compiled then return nil, "InvalidInputException", "the filter's expression is invalid: " .. problem end
+  return filters.predicate(compiled, ctx, values)
+end
+
+-- The campaign-like exploration settings of an itemExplorationConfig
+-- (string values, the developer guide's defaults 0.3 and 30 days), or nil.
+function _M.exploration(config)
+  if type(config) ~= "table" then return nil end
+  return { weight = tonumber(config.explorationWeight) or 0.3,
+           ageCutOff = tonumber(config.explorationItemAgeCutOff) or 30 }
+end
+
+-- Reads every JSON Lines object of a batch job's input: calls
+-- each(input, where) -> output table (encoded as one line), or nil, reason
+-- to fail the job; writes <prefix><file name>.out for every input file.
+local function batch_lines(eng, job, each)
   local files, rerr = read_source(eng, job.jobInput.s3DataSource.path)
   if not files then return false, rerr end
   local bucket, prefix = split_s3(job.jobOutput.s3DataDestination.path)
@@ -342,17 +469,9 @@ function _M.batch_inference(eng, job)
         if not ok or type(input) ~= "table" then
           return false, fmt("%s line %d is not a JSON object", f.name, lineno)
         end
-        local recs, why = training.recommend(sv.recipeArn, model, {
-          userId = input.userId, itemId = input.itemId, numResults = job.numResults or 25 })
-        if not recs then return false, fmt("%s line %d: %s", f.name, lineno, tostring(why)) end
-        local items, scores = {}, {}
-        for i, rec in ipairs(recs) do
-          items[i] = rec.itemId
-          scores[i] = rec.score
-        end
-        local output = { recommendedItems = #items > 0 and items or EMPTY_MARK }
-        if #scores == #items and #scores > 0 then output.scores = scores end
-        local text = cjson.encode { input = input, output = output, ["error"] = null }
+        local doc, why = each(input, fmt("%s line %d", f.name, lineno))
+        if not doc then return false, why end
+        local text = cjson.encode(doc)
         out[#out + 1] = (text:gsub('"' .. EMPTY_MARK .. '"', "[]"))
       end
     end
@@ -365,8 +484,145 @@ function _M.batch_inference(eng, job)
   return true
 end
 
-function _M.batch_segment(_, _)
-  return false, "batch segment jobs need a USER_SEGMENTATION recipe, which personalize-local does not train yet"
+local function list_or_empty(t) return #t > 0 and t or EMPTY_MARK end
+
+-- Recipe types batch inference answers; the developer guide: no batch
+-- recommendations with Trending-Now or Next-Best-Action.
+local NO_BATCH = { ["arn:aws:personalize:::recipe/aws-trending-now"] = true,
+                   ["arn:aws:personalize:::recipe/aws-next-best-action"] = true }
+
+-- Batch inference input lines, as the developer guide shows them:
+--   USER_PERSONALIZATION {"userId": "4638"}, RELATED_ITEMS {"itemId": "105"},
+--   PERSONALIZED_RANKING {"userId": "891", "itemList": ["27", "886"]},
+-- each optionally with "filterValues": {"NAME": "\"value\""}. Output lines:
+--   {"input": <the line>, "output": {"recommendedItems": [...], "scores": [...]}, "error": null}
+-- A line the model cannot answer gets "output": null and the reason in "error".
+function _M.batch_inference(eng, job)
+  local sv = eng.store.resources[job.solutionVersionArn]
+  if not sv then return false, "the solution version no longer exists" end
+  if NO_BATCH[sv.recipeArn] then
+    return false, fmt("batch recommendations are not available for %s", sv.recipeArn)
+  end
+  local model, merr = _M.model(eng, sv)
+  if not model then return false, merr end
+  local recipe = recipes.get(sv.recipeArn) or {}
+  local rtype = recipe.recipeType
+  local config = type(job.batchInferenceJobConfig) == "table" and job.batchInferenceJobConfig or {}
+  local exploration = _M.exploration(config.itemExplorationConfig)
+  local ctx_base = job.filterArn and _M.filter_context(eng, sv.datasetGroupArn)
+  local n = job.numResults or 25
+  return batch_lines(eng, job, function(input)
+    local function line_error(message)
+      return { input = input, output = null, ["error"] = message }
+    end
+    local user, item = input.userId, input.itemId
+    if user ~= nil then user = tostring(user) end
+    if item ~= nil then item = tostring(item) end
+    local request = { userId = user, itemId = item, numResults = n, exploration = exploration }
+    if rtype == "RELATED_ITEMS" then
+      if not item then return line_error("itemId is required for a RELATED_ITEMS recipe") end
+    elseif rtype == "PERSONALIZED_RANKING" then
+      if not user or type(input.itemList) ~= "table" then
+        return line_error("userId and itemList are required for a PERSONALIZED_RANKING recipe")
+      end
+      local list = {}
+      for i, x in ipairs(input.itemList) do list[i] = tostring(x) end
+      request.inputList, request.numResults = list, #list
+    elseif not user then
+      return line_error("userId is required for a " .. tostring(rtype) .. " recipe")
+    end
+    local keep
+    if job.filterArn then
+      local ctx = { userId = user, itemId = item, items = ctx_base.items, users = ctx_base.users,
+                    interactions = ctx_base.interactions }
+      local code, msg
+      keep, code, msg = _M.filter_predicate(eng, sv.datasetGroupArn, job.filterArn, input.filterValues, ctx)
+      if not keep then
+        if code == "ResourceNotFoundException" then return nil, msg end
+        return line_error(msg)
+      end
+      if rtype ~= "PERSONALIZED_RANKING" then request.keep = keep end
+    end
+    local recs, why = training.recommend(sv.recipeArn, model, request)
+    if not recs then return line_error(tostring(why)) end
+    if keep and rtype == "PERSONALIZED_RANKING" then
+      local first, last = {}, {}
+      for _, rec in ipairs(recs) do
+        local into = keep(rec.itemId) and first or last
+        into[#into + 1] = rec
+      end
+      for _, rec in ipairs(last) do first[#first + 1] = rec end
+      recs = first
+    end
+    local items, scores = {}, {}
+    for i, rec in ipairs(recs) do
+      if rtype ~= "PERSONALIZED_RANKING" and i > n then break end
+      items[i] = rec.itemId
+      scores[i] = rec.score
+    end
+    local output = { recommendedItems = list_or_empty(items) }
+    if #scores == #items and #scores > 0 then output.scores = scores end
+    return { input = input, output = output, ["error"] = null }
+  end)
+end
+
+-- training.segment(recipe_arn, model, request) when training has it, else
+-- the same call made here: the recipe module's segment function.
+local function segment(recipe_arn, model, request)
+  if training.segment then return training.segment(recipe_arn, model, request) end
+  local module, why = recipes.module(recipe_arn)
+  if not module then return nil, why end
+  if type(module.segment) ~= "function" then
+    return nil, fmt("%s does not make user segments", tostring(recipe_arn))
+  end
+  return training.call("Segmentation", module.segment, model, request)
+end
+_M.segment = segment
+
+-- Batch segment input lines, as the developer guide shows them:
+--   Item-Affinity {"itemId": "105"} -> {"input": {"itemId": "105"}, "output": {"recommendedUsers": [...]}}
+--   Item-Attribute-Affinity {"itemAttributes": "ITEMS.genres = \"Comedy\""}
+--     -> {"itemAttributes": "...", "output": {"recommendedUsers": [...]}}
+-- The recipe's segment(model, request) gets { itemId =, itemAttributes =,
+-- numResults =, keep = function(userId) } and returns { { userId =, score = }, ... }.
+function _M.batch_segment(eng, job)
+  local sv = eng.store.resources[job.solutionVersionArn]
+  if not sv then return false, "the solution version no longer exists" end
+  local recipe = recipes.get(sv.recipeArn) or {}
+  if recipe.recipeType ~= "USER_SEGMENTATION" then
+    return false, fmt("batch segment jobs need a USER_SEGMENTATION recipe; %s is %s",
+      tostring(sv.recipeArn), tostring(recipe.recipeType))
+  end
+  local model, merr = _M.model(eng, sv)
+  if not model then return false, merr end
+  local ctx_base = job.filterArn and _M.filter_context(eng, sv.datasetGroupArn)
+  local n = job.numResults or 25
+  return batch_lines(eng, job, function(input, where)
+    local request = { itemId = input.itemId ~= nil and tostring(input.itemId) or nil,
+                      itemAttributes = input.itemAttributes, numResults = n }
+    if request.itemId == nil and type(request.itemAttributes) ~= "string" then
+      return nil, where .. ": a batch segment input line needs itemId or itemAttributes"
+    end
+    if job.filterArn then
+      local ctx = { subject = "UserID", items = ctx_base.items, users = ctx_base.users,
+                    interactions = ctx_base.interactions }
+      local keep, _, msg = _M.filter_predicate(eng, sv.datasetGroupArn, job.filterArn, input.filterValues, ctx)
+      if not keep then return nil, where .. ": " .. tostring(msg) end
+      request.keep = keep
+    end
+    local list, why = segment(sv.recipeArn, model, request)
+    if not list then return nil, where .. ": " .. tostring(why) end
+    local users = {}
+    for i, rec in ipairs(list) do
+      if i > n then break end
+      users[i] = tostring(rec.userId)
+    end
+    local output = { recommendedUsers = list_or_empty(users) }
+    if request.itemId ~= nil then
+      return { input = { itemId = request.itemId }, output = output }
+    end
+    return { itemAttributes = request.itemAttributes, output = output }
+  end)
 end
 
 return _M

@@ -3,6 +3,15 @@
 -- `personalize-events` operations (records sent one at a time, appended
 -- durably to their dataset).
 --
+-- A recommendation request reaches the recipe (training.recommend) with
+--   userId, itemId, numResults, context,
+--   history = { itemId, ... }   the user's live events since training, oldest first
+--   keep = function(itemId)     the filter (and, for the promoted share, the promotion's filter)
+--   exploration = { weight =, ageCutOff = }  from campaignConfig.itemExplorationConfig
+--   inputList = { itemId, ... } (rankings)
+-- Promotions, metadataColumns and the order of filtered rankings are
+-- applied here, around the recipe's answers.
+--
 --   local handler = runtime.handler(op_name)
 --   local result, code, message = handler(eng, params)
 local recipes = require "personalize.engine.recipes"
@@ -10,18 +19,25 @@ local training = require "personalize.engine.training"
 local jobs = require "personalize.engine.jobs"
 local import = require "personalize.engine.import"
 local resources = require "personalize.engine.resources"
+local filters = require "personalize.engine.filters"
 local cjson = require("personalize.engine.store").json
 
-local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
+local pairs, ipairs, type, tostring, tonumber, next = pairs, ipairs, type, tostring, tonumber, next
 local fmt = string.format
 
 local _M = {}
 
 local function err(code, message) return nil, code, message end
 
+-- GetRecommendations' numResults: at most 500, or 100 with metadata;
+-- GetPersonalizedRanking's inputList: at most 50 items with metadata.
 local MAX_RESULTS = 500
+local MAX_WITH_METADATA = 100
+local MAX_RANKING_WITH_METADATA = 50
 
--- The model behind a campaign or recommender ARN, with its recipe record.
+-- The model behind a campaign or recommender ARN: the record holding it
+-- (solution version or recommender), the model, the recipe record and the
+-- campaign or recommender itself.
 local function source(eng, params)
   local arn = params.campaignArn or params.recommenderArn
   if not arn then return err("InvalidInputException", "campaignArn or recommenderArn is required") end
@@ -43,33 +59,133 @@ local function source(eng, params)
   end
   local model, merr = jobs.model(eng, holder)
   if not model then return err("ResourceNotFoundException", merr) end
-  return holder, model, recipes.get(holder.recipeArn)
-end
-
-local function check_filter(eng, params)
-  if not params.filterArn then return true end
-  local f = eng.store.resources[params.filterArn]
-  if not f or f._kind ~= "filter" then
-    return err("ResourceNotFoundException", "Could not find filter " .. params.filterArn)
-  end
-  if f.status ~= "ACTIVE" then
-    return err("InvalidInputException", fmt("filter %s is not ACTIVE (status %s)", params.filterArn, tostring(f.status)))
-  end
-  return true
+  return holder, model, recipes.get(holder.recipeArn), r
 end
 
 local function request_id(eng)
   return resources.uuid(eng)
 end
 
+-- The campaign's campaignConfig or the recommender's recommenderConfig.
+local function config_of(r)
+  local c = r._kind == "campaign" and r.campaignConfig or r.recommenderConfig
+  return type(c) == "table" and c or {}
+end
+
+-- The filter context of a request: the group's data and the request's user and item.
+local function filter_ctx(eng, holder, params)
+  local ctx = jobs.filter_context(eng, holder.datasetGroupArn)
+  ctx.userId, ctx.itemId = params.userId, params.itemId
+  return ctx
+end
+
+-- keep(itemId) for a filter ARN and its values, or nil, code, message.
+local function predicate(eng, holder, ctx, arn, values)
+  return jobs.filter_predicate(eng, holder.datasetGroupArn, arn, values, ctx)
+end
+
+-- The metadata columns asked for, checked against the campaign's settings
+-- and the Items dataset: { names = {...}, data = items rows } or nil,
+-- code, message. AWS returns metadata only when the campaign (or
+-- recommender) was created with enableMetadataWithRecommendations.
+local function metadata_request(eng, holder, r, params, ctx)
+  local mc = params.metadataColumns
+  if mc == nil or next(mc) == nil then return false end
+  if not config_of(r).enableMetadataWithRecommendations then
+    return err("InvalidInputException", fmt(
+      "%s does not return metadata: create it with %s.enableMetadataWithRecommendations = true",
+      r.campaignArn or r.recommenderArn, r._kind == "campaign" and "campaignConfig" or "recommenderConfig"))
+  end
+  local names
+  for dtype, cols in pairs(mc) do
+    if dtype ~= "ITEMS" then
+      return err("InvalidInputException", fmt("metadataColumns: %s is not a dataset type with metadata for items; use ITEMS", dtype))
+    end
+    names = cols
+  end
+  local items = ctx.items or jobs.filter_context(eng, holder.datasetGroupArn).items
+  if not items then
+    return err("InvalidInputException", "metadataColumns: the dataset group has no Items dataset")
+  end
+  local cols = {}
+  for i, name in ipairs(names) do
+    local col = items[name]
+    if type(col) ~= "table" then
+      local sets = jobs.group_datasets(eng, holder.datasetGroupArn)
+      local fields = sets.ITEMS and jobs.dataset_fields(eng, sets.ITEMS) or {}
+      local known = false
+      for _, f in ipairs(fields) do if f.name == name then known = true end end
+      if not known then
+        return err("InvalidInputException", fmt("metadataColumns: the Items dataset has no column %s", tostring(name)))
+      end
+      col = {}
+    end
+    cols[i] = col
+  end
+  return { names = names, cols = cols, row_of = filters.rows(items, "ITEM_ID") }
+end
+
+local function cell_text(v)
+  if type(v) == "number" and v == math.floor(v) and v > -1e15 and v < 1e15 then return fmt("%d", v) end
+  return tostring(v)
+end
+
+local function add_metadata(list, meta)
+  if not meta then return end
+  for _, rec in ipairs(list) do
+    local row = meta.row_of[rec.itemId]
+    local m = {}
+    for i, name in ipairs(meta.names) do
+      local v = row and meta.cols[i][row]
+      if v ~= nil then m[name] = cell_text(v) end
+    end
+    rec.metadata = m
+  end
+end
+
+-- A deterministic stand-in for "positioned randomly": an LCG seeded by
+-- the request, so that the same request always answers the same list.
+local function seeded(text)
+  local h = 5381
+  for i = 1, #text do h = (h * 33 + text:byte(i)) % 2147483647 end
+  return function(n)
+    h = (h * 48271) % 2147483647
+    return h % n + 1
+  end
+end
+
+-- Puts `promoted` (in their order) at pseudo-random positions among the
+-- `rest`, for a list of `n`.
+local function merge_promoted(promoted, rest, n, seed)
+  local total = math.min(n, #promoted + #rest)
+  local slots, taken = {}, {}
+  local rnd = seeded(seed)
+  local k = math.min(#promoted, total)
+  while #slots < k do
+    local s = rnd(total)
+    if not taken[s] then taken[s] = true; slots[#slots + 1] = s end
+  end
+  local out, p, q = {}, 1, 1
+  for pos = 1, total do
+    if taken[pos] then
+      out[pos] = promoted[p]; p = p + 1
+    else
+      out[pos] = rest[q]; q = q + 1
+    end
+  end
+  return out
+end
+
 local handlers = {}
 
 function handlers.GetRecommendations(eng, params)
-  local holder, model, recipe = source(eng, params)
+  local holder, model, recipe, r = source(eng, params)
   if not holder then return err(model, recipe) end
   local n = params.numResults or 25
-  if n < 0 or n > MAX_RESULTS then
-    return err("InvalidInputException", fmt("numResults must be from 0 to %d, got %s", MAX_RESULTS, tostring(n)))
+  local max = params.metadataColumns and next(params.metadataColumns) and MAX_WITH_METADATA or MAX_RESULTS
+  if n < 0 or n > max then
+    return err("InvalidInputException", fmt("numResults must be from 0 to %d%s, got %s", max,
+      max == MAX_WITH_METADATA and " when metadataColumns are asked for" or "", tostring(n)))
   end
   local rtype = recipe and recipe.recipeType
   if rtype == "RELATED_ITEMS" and not params.itemId then
@@ -81,37 +197,119 @@ function handlers.GetRecommendations(eng, params)
   if rtype == "PERSONALIZED_RANKING" then
     return err("InvalidInputException", "a PERSONALIZED_RANKING campaign answers get_personalized_ranking, not get_recommendations")
   end
-  local ok, code, msg = check_filter(eng, params)
-  if not ok then return err(code, msg) end
-  local recs, why = training.recommend(holder.recipeArn, model, {
-    userId = params.userId, itemId = params.itemId, numResults = n,
-    context = params.context, filterValues = params.filterValues,
-  })
-  if not recs then return err("InvalidInputException", why) end
-  local list = {}
-  for i, rec in ipairs(recs) do
-    if i > n then break end
-    list[i] = { itemId = rec.itemId, score = rec.score }
+  local ctx = filter_ctx(eng, holder, params)
+  local keep, code, msg = true
+  if params.filterArn then
+    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
+    if not keep then return err(code, msg) end
   end
+  local meta
+  meta, code, msg = metadata_request(eng, holder, r, params, ctx)
+  if meta == nil then return err(code, msg) end
+  local request = {
+    userId = params.userId, itemId = params.itemId, numResults = n, context = params.context,
+    history = jobs.history(eng, holder, params.userId),
+    exploration = jobs.exploration(config_of(r).itemExplorationConfig),
+    keep = keep ~= true and keep or nil,
+  }
+  local promo = params.promotions and params.promotions[1]
+  local promoted = {}
+  if promo and n > 0 then
+    if not promo.filterArn then return err("InvalidInputException", "promotions[1].filterArn is required") end
+    local promo_keep
+    promo_keep, code, msg = predicate(eng, holder, ctx, promo.filterArn, promo.filterValues)
+    if not promo_keep then return err(code, msg) end
+    local share = math.floor(n * (tonumber(promo.percentPromotedItems) or 0) / 100 + 0.5)
+    if share > 0 then
+      local both = promo_keep
+      if request.keep then
+        local main = request.keep
+        both = function(id) return main(id) and promo_keep(id) end
+      end
+      local preq = {}
+      for k, v in pairs(request) do preq[k] = v end
+      preq.keep, preq.numResults = both, share
+      local recs, why = training.recommend(holder.recipeArn, model, preq)
+      if not recs then return err("InvalidInputException", why) end
+      for i = 1, math.min(share, #recs) do
+        promoted[i] = { itemId = recs[i].itemId, score = recs[i].score, promotionName = promo.name }
+      end
+    end
+  end
+  local seen = {}
+  for _, p in ipairs(promoted) do seen[p.itemId] = true end
+  local rest_keep = request.keep
+  if #promoted > 0 then
+    local main = request.keep
+    rest_keep = function(id) return not seen[id] and (not main or main(id)) end
+  end
+  request.keep = rest_keep
+  request.numResults = n - #promoted
+  local recs = {}
+  if request.numResults > 0 then
+    local why
+    recs, why = training.recommend(holder.recipeArn, model, request)
+    if not recs then return err("InvalidInputException", why) end
+  end
+  local rest = {}
+  for _, rec in ipairs(recs) do
+    if #rest >= n - #promoted then break end
+    if not seen[rec.itemId] then rest[#rest + 1] = { itemId = rec.itemId, score = rec.score } end
+  end
+  local list = rest
+  if #promoted > 0 then
+    list = merge_promoted(promoted, rest, n,
+      tostring(params.userId) .. "\0" .. tostring(params.itemId) .. "\0" .. tostring(promo.name))
+  end
+  add_metadata(list, meta)
   return { itemList = list, recommendationId = "RID-" .. request_id(eng) }
 end
 
+-- Rankings keep every input item: those the filter leaves out go to the
+-- end (in the model's order), as do items the model does not know.
 function handlers.GetPersonalizedRanking(eng, params)
-  local holder, model, recipe = source(eng, params)
+  local holder, model, recipe, r = source(eng, params)
   if not holder then return err(model, recipe) end
   if not recipe or recipe.recipeType ~= "PERSONALIZED_RANKING" then
     return err("InvalidInputException", fmt("get_personalized_ranking needs a PERSONALIZED_RANKING campaign; %s uses %s",
       params.campaignArn, tostring(holder.recipeArn)))
   end
-  local ok, code, msg = check_filter(eng, params)
-  if not ok then return err(code, msg) end
+  local with_meta = params.metadataColumns and next(params.metadataColumns)
+  if with_meta and #params.inputList > MAX_RANKING_WITH_METADATA then
+    return err("InvalidInputException", fmt("inputList has %d items; the maximum with metadataColumns is %d",
+      #params.inputList, MAX_RANKING_WITH_METADATA))
+  end
+  local ctx = filter_ctx(eng, holder, params)
+  local keep, code, msg
+  if params.filterArn then
+    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
+    if not keep then return err(code, msg) end
+  end
+  local meta
+  meta, code, msg = metadata_request(eng, holder, r, params, ctx)
+  if meta == nil then return err(code, msg) end
   local recs, why = training.recommend(holder.recipeArn, model, {
     userId = params.userId, inputList = params.inputList, numResults = #params.inputList,
-    context = params.context })
+    context = params.context, history = jobs.history(eng, holder, params.userId),
+    exploration = jobs.exploration(config_of(r).itemExplorationConfig) })
   if not recs then return err("InvalidInputException", why) end
-  local list = {}
-  for i, rec in ipairs(recs) do list[i] = { itemId = rec.itemId, score = rec.score } end
-  return { personalizedRanking = list, recommendationId = "RID-" .. request_id(eng) }
+  local first, last, seen = {}, {}, {}
+  for _, rec in ipairs(recs) do
+    if not seen[rec.itemId] then
+      seen[rec.itemId] = true
+      local into = (not keep or keep(rec.itemId)) and first or last
+      into[#into + 1] = { itemId = rec.itemId, score = rec.score }
+    end
+  end
+  for _, id in ipairs(params.inputList) do
+    if not seen[id] then
+      seen[id] = true
+      last[#last + 1] = { itemId = id }
+    end
+  end
+  for _, rec in ipairs(last) do first[#first + 1] = rec end
+  add_metadata(first, meta)
+  return { personalizedRanking = first, recommendationId = "RID-" .. request_id(eng) }
 end
 
 function handlers.GetActionRecommendations(eng, params)
