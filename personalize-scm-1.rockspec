@@ -76,6 +76,7 @@ build = {
     ["personalize.protocol.query"] = "lua/personalize/protocol/query.lua",
     ["personalize.protocol.rest_json"] = "lua/personalize/protocol/rest_json.lua",
     ["personalize.protocol.rest_xml"] = "lua/personalize/protocol/rest_xml.lua",
+    ["personalize.result"] = "lua/personalize/result.lua",
     ["personalize.retry"] = "lua/personalize/retry.lua",
     ["personalize.s3"] = "lua/personalize/s3.lua",
     ["personalize.schema"] = "lua/personalize/schema.lua",

@@ -15,6 +15,7 @@ local errors = require "personalize.errors"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
 local validate = require "personalize.validate"
+local mark_result = require("personalize.result").mark
 
 local setmetatable, rawget, type, tostring, error = setmetatable, rawget, type, tostring, error
 local sha256_hex, now, wall_time = core.sha256_hex, core.now, core.time
@@ -134,6 +135,7 @@ function _M.new(service, opts)
   local svc = load_service(service)
   local cfg = config.new(opts)
   local region, err = cfg:region()
+  region = region or require("personalize.transport.engine").default_region(cfg, config.service(svc.model.metadata))
   if not region then error("personalize.client: " .. err, 2) end
   local endpoint
   endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
@@ -255,7 +257,7 @@ function Client:call(op_name, params)
       retryer:succeeded(state)
       local meta = res.ResponseMetadata
       if meta then meta.RetryAttempts = state.attempts - 1 end
-      return res
+      return mark_result(res)
     end
     local err = errors.new(fields)
     err.operation = op_name

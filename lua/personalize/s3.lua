@@ -30,6 +30,7 @@ local errors = require "personalize.errors"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
 local xml = require "personalize.protocol.rest_xml"
+local mark_result = require("personalize.result").mark
 
 local setmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall =
   setmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall
@@ -146,6 +147,7 @@ function _M.new(opts)
   if type(opts) ~= "table" then error("personalize.s3: options must be a table", 2) end
   local cfg = config.new(opts)
   local region, err = cfg:region()
+  region = region or require("personalize.transport.engine").default_region(cfg, _M.SERVICE)
   if not region then error("personalize.s3: " .. err, 2) end
 
   -- The endpoint: configured (option, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
@@ -490,7 +492,7 @@ function S3:request(r, parse)
       retryer:succeeded(state)
       res.ResponseMetadata = res.ResponseMetadata or metadata(status, rheaders)
       res.ResponseMetadata.RetryAttempts = state.attempts - 1
-      return res
+      return mark_result(res)
     end
     local err = errors.new(fields)
     err.operation = r.op

@@ -184,7 +184,7 @@ local function stubbed_call(self, client, op_name, params)
   if res.ResponseMetadata == nil then
     res.ResponseMetadata = { RequestId = request_id, HTTPStatusCode = 200, HTTPHeaders = {}, RetryAttempts = 0 }
   end
-  return res
+  return require("personalize.result").mark(res)
 end
 
 -- Queues `response` for the next call of `op`; returns the stub.

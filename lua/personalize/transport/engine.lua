@@ -42,6 +42,15 @@ function _M.close(dir)
   if eng then eng:close(); engines[dir] = nil end
 end
 
+-- The region for a client whose configuration names none: the engine's
+-- default when its endpoint (option or environment) is "local:DIR", else
+-- nil. `service` is the config's service descriptor.
+function _M.default_region(cfg, service)
+  local url = cfg:configured_endpoint(service)
+  if type(url) == "string" and url:match("^local:") then return "us-east-1" end
+  return nil
+end
+
 -- `opts` for a client of the in-process engine: the engine's default key
 -- pair unless the caller names credentials or a profile.
 function _M.client_opts(opts)
