@@ -15,6 +15,7 @@
 local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
 local query = require "personalize.protocol.query"
+local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
 
 local _M = {}
@@ -49,30 +50,49 @@ local function fail(action, fields)
 end
 
 -- Sends `action` with `params` (a list of {name, value}); `creds` signs
--- it when given. Returns the <ActionResult> node or nil, err.
+-- it when given. Transient failures and throttling are retried as client
+-- calls are (standard mode, max_attempts of the configuration). Returns the
+-- <ActionResult> node or nil, err (err.attempts counts the attempts).
 function _M.call(ctx, action, params, creds)
   local url, region = _M.endpoint(ctx.cfg)
   if not url then return fail(action, { code = "InvalidConfiguration", message = region, retryable = false }) end
   local body = query.build(action, VERSION, params)
-  local headers = { ["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8" }
-  if creds then
-    headers = sigv4.sign { method = "POST", url = url .. "/", headers = headers, body = body,
-                           region = region, service = "sts", credentials = creds }
+  local transport = ctx.transport()
+  local retryer = retry.new { max_attempts = retry.max_attempts({}, ctx.cfg),
+                              sleep = transport.sleep, now = transport.now }
+  local state = retryer:start()
+  while true do
+    local headers = { ["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8" }
+    if creds then
+      headers = sigv4.sign { method = "POST", url = url .. "/", headers = headers, body = body,
+                             region = region, service = "sts", credentials = creds }
+    end
+    retryer:before_send(state)
+    local status, rheaders, rbody = transport:send {
+      method = "POST", url = url .. "/", headers = headers, body = body, timeout = _M.TIMEOUT,
+    }
+    local fields
+    if not status then
+      fields = { code = rheaders, message = rbody }
+    elseif status < 200 or status >= 300 then
+      fields = query.parse_error(status, rheaders, rbody)
+    else
+      retryer:succeeded(state)
+      local doc, err = query.parse_xml(rbody)
+      local result = doc and query.find(doc, action .. "Response", action .. "Result")
+      if not result then
+        return fail(action, { code = "InvalidResponse", status = status, retryable = false,
+          message = "unexpected STS response: " .. (err or ("no " .. action .. "Result element")) })
+      end
+      return result
+    end
+    fields.operation = action
+    local err = errors.new(fields)
+    err.attempts = state.attempts
+    local delay = retryer:next_delay(state, err, type(rheaders) == "table" and rheaders["x-amz-retry-after"] or nil)
+    if not delay then return nil, err end
+    retryer.sleep(delay)
   end
-  local status, rheaders, rbody = ctx.transport():send {
-    method = "POST", url = url .. "/", headers = headers, body = body, timeout = _M.TIMEOUT,
-  }
-  if not status then return fail(action, { code = rheaders, message = rbody }) end
-  if status < 200 or status >= 300 then
-    return fail(action, query.parse_error(status, rheaders, rbody))
-  end
-  local doc, err = query.parse_xml(rbody)
-  local result = doc and query.find(doc, action .. "Response", action .. "Result")
-  if not result then
-    return fail(action, { code = "InvalidResponse", status = status, retryable = false,
-      message = "unexpected STS response: " .. (err or ("no " .. action .. "Result element")) })
-  end
-  return result
 end
 
 -- A credentials object from an <AssumeRole*Result>.

@@ -165,6 +165,32 @@ role_session_name = s2
     assert.matches("Credential=A/%d+/us%-east%-1/sts/aws4_request", sent[1].headers.authorization)
   end)
 
+  it("retry STS's transient errors and throttling, then stop at max_attempts", function()
+    local fake = require("support.script_server").start()
+    local ok_body = "<AssumeRoleResponse><AssumeRoleResult><Credentials><AccessKeyId>AKIDRETRIED</AccessKeyId>"
+      .. "<SecretAccessKey>s</SecretAccessKey><SessionToken>t</SessionToken>"
+      .. "<Expiration>2099-01-01T00:00:00Z</Expiration></Credentials></AssumeRoleResult></AssumeRoleResponse>"
+    local throttled = "<ErrorResponse><Error><Code>Throttling</Code><Message>Rate exceeded</Message></Error>"
+      .. "</ErrorResponse>"
+    fake.script { { status = 503, body = "busy" },
+                  { status = 400, headers = { ["Content-Type"] = "text/xml" }, body = throttled },
+                  { status = 200, headers = { ["Content-Type"] = "text/xml" }, body = ok_body } }
+    home = aws_env.home { config = "[profile r]\nrole_arn = arn:aws:iam::123456789012:role/x\n"
+      .. "source_profile = r\naws_access_key_id = A\naws_secret_access_key = B\n" }
+    local c, err = get { profile = "r", env = env { AWS_ENDPOINT_URL_STS = fake.url } }
+    assert.is_table(c, err)
+    assert.are.equal("AKIDRETRIED", c.access_key_id)
+    assert.are.equal(3, #fake.requests())
+
+    fake.script { { status = 503, body = "busy" }, { status = 503, body = "busy" } }
+    c, err = get { profile = "r", env = env { AWS_ENDPOINT_URL_STS = fake.url, AWS_MAX_ATTEMPTS = "2" } }
+    local sent = fake.requests()
+    fake.stop()
+    assert.is_nil(c)
+    assert.are.equal(2, #sent)
+    assert.matches("503", err)
+  end)
+
   it("exchange a web identity token from the environment", function()
     if not peer then return end
     home = aws_env.home()
