@@ -95,7 +95,7 @@ local function split_users(user_list)
 end
 
 function _M.evaluate(recipe_arn, data, config)
-  config = config or {}
+  config = training.with_recipe(config, recipe_arn)
   local module, why = recipes.module(recipe_arn)
   if not module then return nil, why end
   local prepared, reason = training.prepare(data, config)

@@ -4,21 +4,61 @@
 --   local data2, reason = training.prepare(data, config)
 --   local model, reason = training.train(recipe_arn, data, config)
 --   local list, reason = training.recommend(recipe_arn, model, request)
+--   local users, reason = training.segment(recipe_arn, model, request)
 --
 -- data (columnar, as the engine keeps the datasets):
 --   { interactions = { n = N, USER_ID = {...}, ITEM_ID = {...}, TIMESTAMP = {...},
 --                      EVENT_TYPE = {...} or nil, EVENT_VALUE = {...} or nil, <other columns> },
---     items = nil or { n =, ITEM_ID =, ... }, users = nil or { n =, USER_ID =, ... } }
+--     items = nil or { n =, ITEM_ID =, <CREATION_TIMESTAMP, textual and categorical columns> },
+--     users = nil or { n =, USER_ID =, ... },
+--     actions = nil or { n =, ACTION_ID =, ACTION_EXPIRATION_TIMESTAMP =, REPEAT_FREQUENCY =, ... },
+--     action_interactions = nil or { n =, USER_ID =, ACTION_ID =, TIMESTAMP =, EVENT_TYPE = } }
+-- The engine passes each dataset of the group it has; aws-next-best-action
+-- trains on actions and action_interactions (the minimum-data rules then
+-- count action interactions, and item interactions are optional).
 -- config: { recipeArn =, eventType = <the solution's eventType>,
 --           solutionConfig = <CreateSolution's solutionConfig> }
--- request: { userId =, itemId =, numResults = (25), exclude = { [itemId] = true },
---            keep = function(itemId) -> boolean }
+--   (solutionConfig.algorithmHyperParameters tunes some recipes; see each
+--   module's header)
+--
+-- request (recommend), every member optional:
+--   userId      the user (USER_PERSONALIZATION, PERSONALIZED_RANKING, PERSONALIZED_ACTIONS)
+--   itemId      the item (RELATED_ITEMS)
+--   numResults  at most this many results (default 25; 5 for actions)
+--   exclude     { [itemId] = true }: never returned
+--   keep        function(itemId) -> boolean, the filter: asked of candidates
+--               in rank order until numResults are kept (or none are left)
+--   history     { itemId, ... }: the user's live events since training,
+--               oldest first (put_events); user-personalization and
+--               ranking score from them at once, so a user known only
+--               from live events gets personalised results
+--   inputList   { itemId, ... }: the items to rank (PERSONALIZED_RANKING)
+--   exploration { weight = 0..1 (explorationWeight), ageCutOff = days
+--               (explorationItemAgeCutOff) } or nil (no exploration); a
+--               missing weight is AWS's default 0.3, a missing ageCutOff 30
+--   context     { name = value }: accepted, unused by the local recipes
+-- The result is a list of { itemId =, score = (number or nil) }, best
+-- first, of at most numResults entries, never repeating an item. Scores:
+-- a softmax over the catalogue for user-personalization (they sum to at
+-- most 1), over inputList for ranking, a propensity in [0, 1] for
+-- next-best-action, none (nil) for related items, popularity and trending.
+--
+-- request (segment, USER_SEGMENTATION recipes):
+--   itemId          the item (aws-item-affinity)
+--   itemAttributes  'ITEMS.GENRES = "Comedy" AND ITEMS.YEAR = "1995"'
+--                   (aws-item-attribute-affinity; AND binds tighter than OR)
+--   numResults      users per segment (default 25)
+-- The result is a list of { userId =, score = (0..1, the best user 1; nil
+-- for users added only to fill the list) }, or nil and a reason (a bad
+-- expression).
 --
 -- prepare's result shares tables with data when nothing is filtered out, so
 -- recipes read their input and never change it. With eventsConfig it also
 -- carries event_weights = { [eventType] = weight (default 1) }.
 -- A failure returns nil and a failureReason worded like the service's
 -- ("Dataset has fewer than 1000 interactions after filtering by event type: click").
+-- A recipe's train or recommend that raises, or returns nil and a reason,
+-- fails with "Training failed: <reason>" / "Recommendation failed: <reason>".
 local recipes = require "personalize.engine.recipes"
 
 local pairs, ipairs, type, tostring, tonumber, pcall = pairs, ipairs, type, tostring, tonumber, pcall
@@ -109,8 +149,47 @@ function _M.subset(rows, index)
   return out
 end
 
+-- The minimum-data rules over rows (USER_ID column): nil, or the reason.
+local function check_minimum(rows, phrase, noun)
+  local n = rows.n
+  if n < _M.MIN_INTERACTIONS then
+    return fmt("Dataset has fewer than %d %s%s (found %d)", _M.MIN_INTERACTIONS, noun, phrase, n)
+  end
+  local per_user, active = {}, 0
+  local users = rows.USER_ID
+  for i = 1, n do
+    local u = users[i]
+    local c = (per_user[u] or 0) + 1
+    per_user[u] = c
+    if c == _M.MIN_USER_INTERACTIONS then active = active + 1 end
+  end
+  if active < _M.MIN_ACTIVE_USERS then
+    return fmt("Dataset has fewer than %d users with at least %d %s each%s (found %d)",
+      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, noun, phrase, active)
+  end
+  return nil
+end
+
+-- PERSONALIZED_ACTIONS recipes: the rules count action interactions.
+local function prepare_actions(data)
+  local rows = type(data) == "table" and data.action_interactions
+  if type(rows) ~= "table" then
+    return nil, "There is no action interactions data to train on: import an Action interactions dataset first"
+  end
+  if type(rows.n) ~= "number" or type(rows.USER_ID) ~= "table" or type(rows.ACTION_ID) ~= "table" then
+    return nil, "The action interactions data needs USER_ID and ACTION_ID columns"
+  end
+  local problem = check_minimum(rows, "", "action interactions")
+  if problem then return nil, problem end
+  local empty = { n = 0, USER_ID = {}, ITEM_ID = {}, TIMESTAMP = {} }
+  return { interactions = type(data.interactions) == "table" and data.interactions or empty,
+           items = data.items, users = data.users, actions = data.actions, action_interactions = rows }
+end
+
 function _M.prepare(data, config)
   config = config or {}
+  local recipe = config.recipeArn and recipes.get(config.recipeArn)
+  if recipe and recipe.recipeType == "PERSONALIZED_ACTIONS" then return prepare_actions(data) end
   local rows = type(data) == "table" and data.interactions
   if type(rows) ~= "table" then
     return nil, "There is no interactions data to train on: import an Item interactions dataset first"
@@ -130,39 +209,48 @@ function _M.prepare(data, config)
     kept = _M.subset(rows, index)
   end
 
-  local n = kept.n
-  if n < _M.MIN_INTERACTIONS then
-    return nil, fmt("Dataset has fewer than %d interactions%s (found %d)", _M.MIN_INTERACTIONS, f.phrase, n)
-  end
-  local per_user, active = {}, 0
-  local users = kept.USER_ID
-  for i = 1, n do
-    local u = users[i]
-    local c = (per_user[u] or 0) + 1
-    per_user[u] = c
-    if c == _M.MIN_USER_INTERACTIONS then active = active + 1 end
-  end
-  if active < _M.MIN_ACTIVE_USERS then
-    return nil, fmt("Dataset has fewer than %d users with at least %d interactions each%s (found %d)",
-      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, f.phrase, active)
-  end
-  return { interactions = kept, items = data.items, users = data.users, event_weights = f.weights }
+  problem = check_minimum(kept, f.phrase, "interactions")
+  if problem then return nil, problem end
+  return { interactions = kept, items = data.items, users = data.users, event_weights = f.weights,
+           actions = data.actions, action_interactions = data.action_interactions }
 end
 
 -- Calls a recipe's function, turning a raised error into a failure reason.
 local function call(what, fn, ...)
-  local ok, res = pcall(fn, ...)
+  local ok, res, why = pcall(fn, ...)
   if not ok then return nil, fmt("%s failed: %s", what, tostring(res)) end
+  if res == nil then return nil, fmt("%s failed: %s", what, tostring(why or "no result")) end
   return res
 end
 _M.call = call
 
+-- config with recipeArn set (a shallow copy when it lacked it).
+function _M.with_recipe(config, recipe_arn)
+  config = config or {}
+  if config.recipeArn ~= nil then return config end
+  local out = {}
+  for k, v in pairs(config) do out[k] = v end
+  out.recipeArn = recipe_arn
+  return out
+end
+
 function _M.train(recipe_arn, data, config)
   local module, why = recipes.module(recipe_arn)
   if not module then return nil, why end
+  config = _M.with_recipe(config, recipe_arn)
   local prepared, reason = _M.prepare(data, config)
   if not prepared then return nil, reason end
   return call("Training", module.train, prepared, config or {})
+end
+
+function _M.segment(recipe_arn, model, request)
+  local module, why = recipes.module(recipe_arn)
+  if not module then return nil, why end
+  if type(module.segment) ~= "function" then
+    return nil, fmt("%s is not a USER_SEGMENTATION recipe: it makes no user segments", tostring(recipe_arn))
+  end
+  if type(model) ~= "table" then return nil, "There is no trained model for " .. tostring(recipe_arn) end
+  return call("Segmentation", module.segment, model, request or {})
 end
 
 function _M.recommend(recipe_arn, model, request)

@@ -17,6 +17,8 @@
 -- A recipe module has
 --   module.train(data, config) -> model            (plain, JSON-safe table)
 --   module.recommend(model, request) -> { { itemId =, score = }, ... }
+--   module.segment(model, request) -> { { userId =, score = }, ... }
+--                                       (USER_SEGMENTATION recipes only)
 -- see personalize.engine.training for the data and request contracts.
 -- Adding a recipe is writing recipes/<name>.lua and one line in IMPLEMENTED.
 local pairs, ipairs, type, tostring, require = pairs, ipairs, type, tostring, require
@@ -110,6 +112,17 @@ local HYPERPARAMETERS = {
 -- Recipes personalize-local trains: name -> module (a table once loaded).
 local IMPLEMENTED = {
   ["aws-popularity-count"] = "personalize.engine.recipes.popularity_count",
+  ["aws-user-personalization"] = "personalize.engine.recipes.user_personalization",
+  ["aws-user-personalization-v2"] = "personalize.engine.recipes.user_personalization",
+  ["aws-personalized-ranking"] = "personalize.engine.recipes.personalized_ranking",
+  ["aws-personalized-ranking-v2"] = "personalize.engine.recipes.personalized_ranking",
+  ["aws-sims"] = "personalize.engine.recipes.sims",
+  ["aws-similar-items"] = "personalize.engine.recipes.similar_items",
+  ["aws-semantic-similarity"] = "personalize.engine.recipes.semantic_similarity",
+  ["aws-trending-now"] = "personalize.engine.recipes.trending_now",
+  ["aws-next-best-action"] = "personalize.engine.recipes.next_best_action",
+  ["aws-item-affinity"] = "personalize.engine.recipes.item_affinity",
+  ["aws-item-attribute-affinity"] = "personalize.engine.recipes.item_attribute_affinity",
   -- Domain use cases that are popularity counts of one event type
   -- (_M.DOMAIN_EVENT_TYPE): recommenders train them.
   ["aws-vod-most-popular"] = "personalize.engine.recipes.popularity_count",
@@ -123,6 +136,10 @@ _M.DOMAIN_EVENT_TYPE = {
   [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-views"] = "View",
   [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-purchases"] = "Purchase",
 }
+
+-- What register(name, nil) restores.
+local BUILT_IN = {}
+for name, module in pairs(IMPLEMENTED) do BUILT_IN[name] = module end
 
 local by_recipe, by_algorithm, by_transform, names = {}, {}, {}, {}
 for _, r in ipairs(RECIPES) do
@@ -207,7 +224,9 @@ function _M.module(arn)
   return impl
 end
 
--- Registers the module that trains the recipe `name` (a listed recipe).
+-- Registers the module that trains the recipe `name` (a listed recipe):
+-- a table, a module name, false (the recipe is then not supported) or nil
+-- (back to personalize-local's own module, if any).
 -- Raises on misuse: an unknown name or a module without train/recommend.
 function _M.register(name, module)
   if not by_recipe[RECIPE_PREFIX .. tostring(name)] then
@@ -217,10 +236,11 @@ function _M.register(name, module)
     if type(module.train) ~= "function" or type(module.recommend) ~= "function" then
       error("recipes.register: a recipe module needs train and recommend functions", 2)
     end
-  elseif type(module) ~= "string" and module ~= nil then
-    error("recipes.register: module must be a table, a module name or nil", 2)
+  elseif type(module) ~= "string" and module ~= nil and module ~= false then
+    error("recipes.register: module must be a table, a module name, false or nil", 2)
   end
-  IMPLEMENTED[name] = module
+  if module == nil then module = BUILT_IN[name] end
+  IMPLEMENTED[name] = module or nil
 end
 
 return _M
