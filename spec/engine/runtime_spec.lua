@@ -236,7 +236,8 @@ describe("personalize-local runtime", function()
       assert(env.events:put_events { trackingId = tracker, userId = "user1", sessionId = "s",
         eventList = { { eventType = "watch", itemId = "item30", sentAt = 1700000600 } } })
       local c = assert(env.personalize:describe_campaign { campaignArn = camp }).campaign
-      local sv2 = assert(env.personalize:create_solution_version { solutionArn = c.solutionVersionArn:match("^(.*)/[^/]+$") }).solutionVersionArn
+      local sol = c.solutionVersionArn:match("^(.*)/[^/]+$")
+      local sv2 = assert(env.personalize:create_solution_version { solutionArn = sol }).solutionVersionArn
       env.settle()
       assert(env.personalize:update_campaign { campaignArn = camp, solutionVersionArn = sv2 })
       env.settle()

@@ -612,10 +612,12 @@ function _M.batch_segment(eng, job)
     end
     local list, why = segment(sv.recipeArn, model, request)
     if not list then return nil, where .. ": " .. tostring(why) end
+    -- The filter again, for a recipe that does not ask keep itself.
     local users = {}
-    for i, rec in ipairs(list) do
-      if i > n then break end
-      users[i] = tostring(rec.userId)
+    for _, rec in ipairs(list) do
+      if #users >= n then break end
+      local id = tostring(rec.userId)
+      if not request.keep or request.keep(id) then users[#users + 1] = id end
     end
     local output = { recommendedUsers = list_or_empty(users) }
     if request.itemId ~= nil then
