@@ -80,6 +80,7 @@ build = {
     ["personalize.models.personalize"] = "lua/personalize/models/personalize.lua",
     ["personalize.models.personalize_events"] = "lua/personalize/models/personalize_events.lua",
     ["personalize.models.personalize_runtime"] = "lua/personalize/models/personalize_runtime.lua",
+    ["personalize.fanout"] = "lua/personalize/fanout.lua",
     ["personalize.paginator"] = "lua/personalize/paginator.lua",
     ["personalize.pattern"] = "lua/personalize/pattern.lua",
     ["personalize.protocol.aws_json"] = "lua/personalize/protocol/aws_json.lua",

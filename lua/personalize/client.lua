@@ -96,6 +96,14 @@ function Client:paginate(op, params, opts)
   return require("personalize.paginator").paginate(self, op, params, opts)
 end
 
+-- Many calls of one operation at once: personalize.fanout.
+--   local results, failed = client:map("get_recommendations", list, { concurrency = 16 })
+-- results[i] is the i-th call's result or error object, in input order.
+function Client:map(op, list, opts)
+  local results, failed = require("personalize.fanout").map(self, op, list, opts, 3)
+  return results, failed
+end
+
 -- Prints an operation's parameters: personalize.help.
 function Client:help(op)
   return require("personalize.help")(self, op)
