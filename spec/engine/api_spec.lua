@@ -1,13 +1,20 @@
--- personalize-local's control plane, runtime and events, in-process
--- (endpoint = "local:DIR"), through the project's own clients.
+-- personalize-local's control plane, runtime and events through the
+-- project's own clients: in-process (endpoint = "local:DIR") and over HTTP
+-- against the nginx server, the same specs for both.
 local support = require "support.engine_local"
 
 local function arn_of(res, member) return assert(res, "call failed")[member] end
 
-describe("personalize-local engine", function()
+for _, backend in ipairs(support.backends()) do
+describe(("personalize-local engine (%s)"):format(backend), function()
   local env
-  before_each(function() env = support.new() end)
+  before_each(function() env = support.new { backend = backend } end)
   after_each(function() env.close() end)
+
+  -- A spec that moves the clock or reads the engine's own tables.
+  local function it_in_process(name, fn)
+    if backend == "in-process" then it(name, fn) end
+  end
 
   local function group(name)
     local g = arn_of(env.personalize:create_dataset_group { name = name or "g" }, "datasetGroupArn")
@@ -59,7 +66,7 @@ describe("personalize-local engine", function()
   end)
 
   describe("lifecycles", function()
-    it("go CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE as time passes", function()
+    it_in_process("go CREATE PENDING -> CREATE IN_PROGRESS -> ACTIVE as time passes", function()
       local g = arn_of(env.personalize:create_dataset_group { name = "life" }, "datasetGroupArn")
       local function status()
         return assert(env.personalize:describe_dataset_group { datasetGroupArn = g }).datasetGroup.status
@@ -71,7 +78,7 @@ describe("personalize-local engine", function()
       assert.equal("ACTIVE", status())
     end)
 
-    it("deletes through DELETE PENDING and refuses to delete a parent with children", function()
+    it_in_process("deletes through DELETE PENDING and refuses to delete a parent with children", function()
       local g = group()
       local ds = interactions_dataset(g)
       local _, err = env.personalize:delete_dataset_group { datasetGroupArn = g }
@@ -182,7 +189,7 @@ describe("personalize-local engine", function()
       assert.matches("Insufficient privileges", job.failureReason)
     end)
 
-    it("fails an import naming the bad line, and keeps the previous data", function()
+    it_in_process("fails an import naming the bad line, and keeps the previous data", function()
       local g = group()
       local ds = interactions_dataset(g)
       env.upload("bkt", "good.csv", support.interactions_csv(30, 40))
@@ -211,12 +218,9 @@ describe("personalize-local engine", function()
       assert.matches("1000", (v.failureReason:gsub(",", "")))
     end)
 
-    it("refuses recipes personalize-local does not train yet", function()
+    it("refuses a recipe that does not exist", function()
       local g = group()
       local _, err = env.personalize:create_solution { name = "s", datasetGroupArn = g,
-        recipeArn = "arn:aws:personalize:::recipe/aws-sims" }
-      assert.equal("InvalidInputException", err.code)
-      _, err = env.personalize:create_solution { name = "s", datasetGroupArn = g,
         recipeArn = "arn:aws:personalize:::recipe/aws-nothing" }
       assert.equal("ResourceNotFoundException", err.code)
     end)
@@ -245,7 +249,9 @@ describe("personalize-local engine", function()
       local recs = assert(env.runtime:get_recommendations { recommenderArn = rec, userId = "user3", numResults = 5 })
       assert.equal(5, #recs.itemList)
       assert(env.personalize:stop_recommender { recommenderArn = rec })
-      assert.equal("STOP PENDING", assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender.status)
+      if env.in_process then     -- the server (zero timings) is already past it
+        assert.equal("STOP PENDING", assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender.status)
+      end
       env.settle()
       assert.equal("INACTIVE", assert(env.personalize:describe_recommender { recommenderArn = rec }).recommender.status)
       _, err = env.runtime:get_recommendations { recommenderArn = rec, userId = "user3" }
@@ -272,7 +278,10 @@ describe("personalize-local engine", function()
         numResults = 3, roleArn = "arn:aws:iam::123456789012:role/p",
         jobInput = { s3DataSource = { path = "s3://bkt/batch/in.json" } },
         jobOutput = { s3DataDestination = { path = "s3://bkt/batch/out/" } } }, "batchInferenceJobArn")
-      assert.equal("PENDING", assert(env.personalize:describe_batch_inference_job { batchInferenceJobArn = job }).batchInferenceJob.status)
+      if env.in_process then
+        assert.equal("PENDING",
+          assert(env.personalize:describe_batch_inference_job { batchInferenceJobArn = job }).batchInferenceJob.status)
+      end
       env.settle()
       local bj = assert(env.personalize:describe_batch_inference_job { batchInferenceJobArn = job }).batchInferenceJob
       assert.equal("ACTIVE", bj.status, bj.failureReason)
@@ -295,7 +304,7 @@ describe("personalize-local engine", function()
   end)
 
   describe("events", function()
-    it("appends put_events to the interactions dataset durably", function()
+    it_in_process("appends put_events to the interactions dataset durably", function()
       local g = group()
       local ds = interactions_dataset(g)
       local tr = assert(env.personalize:create_event_tracker { name = "t", datasetGroupArn = g })
@@ -346,3 +355,4 @@ describe("personalize-local engine", function()
     end)
   end)
 end)
+end

@@ -8,6 +8,13 @@
 --   env.settle()                            -- runs every due lifecycle step
 --   env.reopen()                            -- close and reopen the engine (restart)
 --   env.close()                             -- release the engine and remove the directory
+--
+-- The same env runs over HTTP against bin/personalize-local (nginx) with
+-- new{ backend = "server" }: lifecycle timings are zero there, so every
+-- request first completes what is due and settle() has nothing to do;
+-- advance() and env.engine exist in-process only (env.in_process).
+-- backends() lists "in-process", then "server" where nginx is installed
+-- (under CI=true a missing nginx is an error).
 local core = require "personalize.core"
 local client = require "personalize.client"
 local engine_transport = require "personalize.transport.engine"
@@ -47,8 +54,41 @@ function _M.interactions_csv(users, per_user)
   return table.concat(lines, "\n") .. "\n"
 end
 
+function _M.backends()
+  local list = { "in-process" }
+  if require("support.process").require_peer("nginx", "the engine specs run against the server too") then
+    list[2] = "server"
+  end
+  return list
+end
+
+-- An env whose clients talk HTTP to a fresh personalize-local server.
+local function server_env(opts)
+  local server = require("support.engine_server").start {
+    timings = { pending = 0, in_progress = 0 },
+    access_key_id = opts.credentials and opts.credentials.access_key_id,
+    secret_access_key = opts.credentials and opts.credentials.secret_access_key,
+  }
+  local copts = server.client_opts { max_attempts = 1 }
+  local env = { dir = server.dir, server = server, in_process = false }
+  env.personalize = client.new("personalize", copts)
+  env.runtime = client.new("personalize-runtime", copts)
+  env.events = client.new("personalize-events", copts)
+  env.s3 = client.new("s3", copts)
+  function env.advance() error("env.advance: the server's clock cannot be moved", 2) end
+  function env.settle() end
+  function env.reopen() server.restart() end
+  function env.close() server.stop() end
+  return env
+end
+
 function _M.new(opts)
   opts = opts or {}
+  if opts.backend == "server" then
+    local env = server_env(opts)
+    env.upload = function(...) return _M.upload(env, ...) end
+    return env
+  end
   counter = counter + 1
   local dir = ("%s/personalize-engine-spec-%d-%d"):format(os.getenv("TMPDIR") or "/tmp",
     math.floor(core.time() * 1000) % 100000000, counter)
@@ -89,16 +129,20 @@ function _M.new(opts)
     engine_transport.close(dir)
     core.remove_tree(dir)
   end
-  -- Puts `text` at s3://bucket/key with the tutorial's bucket policy.
-  function env.upload(bucket, key, text, no_policy)
-    local ok, err = env.s3:create_bucket { Bucket = bucket }
-    if not ok and err.code ~= "BucketAlreadyOwnedByYou" then error(tostring(err)) end
-    if not no_policy then
-      assert(env.s3:put_bucket_policy { Bucket = bucket, Policy = _M.bucket_policy(bucket) })
-    end
-    assert(env.s3:put_object { Bucket = bucket, Key = key, Body = text })
-  end
+  env.in_process = true
+  env.upload = function(...) return _M.upload(env, ...) end
   return env
+end
+
+-- Puts `text` at s3://bucket/key of env's engine with the tutorial's
+-- bucket policy (none with `no_policy`).
+function _M.upload(env, bucket, key, text, no_policy)
+  local ok, err = env.s3:create_bucket { Bucket = bucket }
+  if not ok and err.code ~= "BucketAlreadyOwnedByYou" then error(tostring(err)) end
+  if not no_policy then
+    assert(env.s3:put_bucket_policy { Bucket = bucket, Policy = _M.bucket_policy(bucket) })
+  end
+  assert(env.s3:put_object { Bucket = bucket, Key = key, Body = text })
 end
 
 return _M
