@@ -235,6 +235,18 @@ describe("personalize-local batch jobs", function()
       assert.is_true(#out[1].output.recommendedUsers <= 5)
     end)
 
+    it("works with the aws-item-attribute-affinity recipe of personalize-local", function()
+      local module = recipes.module(RECIPE .. "aws-item-attribute-affinity")
+      if not module or type(module.segment) ~= "function" then
+        pending("no segment recipe registered for aws-item-attribute-affinity yet")
+        return
+      end
+      local sv = solution_version("aws-item-attribute-affinity")
+      local out = run("segment", sv, { '{"itemAttributes":"ITEMS.GENRES = \\"Drama\\""}' }, { numResults = 4 })
+      assert.equal('ITEMS.GENRES = "Drama"', out[1].itemAttributes)
+      assert.equal(4, #out[1].output.recommendedUsers)
+    end)
+
     it("writes recommendedUsers per input line, in AWS's format, with a UserID filter", function()
       with_recipe("aws-item-affinity", SEGMENTS)
       local sv = solution_version("aws-item-affinity")

@@ -228,6 +228,27 @@ describe("personalize-local runtime", function()
       assert.same({ "item30", "item31" }, seen_requests[#seen_requests].history)
     end)
 
+    it("change the next recommendations of aws-user-personalization at once", function()
+      local module = recipes.module(RECIPE .. "aws-user-personalization")
+      if not module or module == RECORDING then
+        pending("aws-user-personalization is not trained by personalize-local yet")
+        return
+      end
+      local camp = setup("aws-user-personalization")
+      local tracker = assert(env.personalize:create_event_tracker { name = "t", datasetGroupArn = group }).trackingId
+      env.settle()
+      local ghost = ids(recs { campaignArn = camp, userId = "ghost", numResults = 10 })
+      local before = ids(recs { campaignArn = camp, userId = "user1", numResults = 10 })
+      local events = {}
+      for k, item in ipairs { "item20", "item21", "item22", "item23" } do
+        events[k] = { eventType = "watch", itemId = item, sentAt = 1700000700 + k }
+      end
+      assert(env.events:put_events { trackingId = tracker, userId = "user1", sessionId = "s", eventList = events })
+      assert(env.events:put_events { trackingId = tracker, userId = "newbie", sessionId = "s2", eventList = events })
+      assert.are_not.same(before, ids(recs { campaignArn = camp, userId = "user1", numResults = 10 }))
+      assert.are_not.same(ghost, ids(recs { campaignArn = camp, userId = "newbie", numResults = 10 }))
+    end)
+
     it("leave out events a newer solution version was trained on", function()
       with_recipe("aws-user-personalization", RECORDING)
       local camp = setup("aws-user-personalization")
