@@ -96,6 +96,7 @@ build = {
     ["personalize.stub"] = "lua/personalize/stub.lua",
     ["personalize.transport.curl"] = "lua/personalize/transport/curl.lua",
     ["personalize.transport.engine"] = "lua/personalize/transport/engine.lua",
+    ["personalize.transport.ngx"] = "lua/personalize/transport/ngx.lua",
     ["personalize.validate"] = "lua/personalize/validate.lua",
     ["personalize.version"] = "lua/personalize/version.lua",
     ["personalize.waiters"] = "lua/personalize/waiters.lua",

@@ -144,7 +144,11 @@ function _M.new(service, opts)
   local cfg = config.new(opts)
   local region, err = cfg:region()
   region = region or require("personalize.transport.engine").default_region(cfg, config.service(svc.model.metadata))
-  if not region then error("personalize.client: " .. err, 2) end
+  if not region then
+    -- Inside nginx the usual cause is a missing `env AWS_REGION;` directive.
+    err = require("personalize.transport.ngx").env_hint(err, { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE" })
+    error("personalize.client: " .. err, 2)
+  end
   local endpoint
   endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
   if not endpoint then error("personalize.client: " .. err, 2) end
@@ -159,16 +163,30 @@ function _M.new(service, opts)
   end
   local url = sigv4.parse_url(endpoint)
 
-  if not transport then
+  -- transport: an object, "curl" or "ngx"; by default "ngx" (cosockets,
+  -- non-blocking) inside nginx's Lua module, else "curl".
+  if transport == nil or type(transport) == "string" then
+    local ngx_transport = require "personalize.transport.ngx"
+    local name = transport or (ngx_transport.available() and "ngx" or "curl")
+    if name ~= "curl" and name ~= "ngx" then
+      error(("personalize.client: transport must be \"curl\", \"ngx\" or an object, got %q"):format(name), 2)
+    end
     local ua = "lua-personalize/" .. require("personalize.version")
     local app_id = cfg:app_id()
     if app_id then ua = ua .. " app/" .. app_id end
-    transport = require("personalize.transport.curl").new {
+    transport = require("personalize.transport." .. name).new {
       ca_bundle = cfg:ca_bundle(), verify_tls = opts.verify_tls,
       connect_timeout = cfg:timeout("connect_timeout"),
       timeout = cfg:timeout("read_timeout") or cfg:timeout("timeout"),
       proxy = opts.proxy, user_agent = ua,
+      pool_size = opts.pool_size, keepalive_timeout = opts.keepalive_timeout,
     }
+  end
+  local provider = credentials.resolve(opts, cfg, opts.credentials_transport or transport)
+  -- Under nginx one provider per worker, profile and region, fetched and
+  -- refreshed by one request at a time (personalize.transport.ngx).
+  if transport.name == "ngx" then
+    provider = require("personalize.transport.ngx").credentials(provider, cfg, region)
   end
 
   local mode = cfg:setting("retry_mode", "AWS_RETRY_MODE") or "standard"
@@ -187,7 +205,7 @@ function _M.new(service, opts)
     transport = transport,
     _service = svc,
     _host = sigv4.host_header(url),
-    _credentials = credentials.resolve(opts, cfg, opts.credentials_transport or transport),
+    _credentials = provider,
     _retry = retry.new { mode = mode, max_attempts = max_attempts,
                          sleep = transport.sleep, now = transport.now },
     _debug = debug_sink(opts.debug),

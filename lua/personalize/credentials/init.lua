@@ -211,7 +211,9 @@ end
 -- use), a sleep function.
 local function context(cfg, transport)
   local core = require "personalize.core"
-  local ctx = { cfg = cfg, now = core.time, sleep = core.sleep }
+  -- The transport's sleep when it has one: under nginx (ngx transport)
+  -- ngx.sleep, so pauses between metadata retries do not block the worker.
+  local ctx = { cfg = cfg, now = core.time, sleep = transport and transport.sleep or core.sleep }
   function ctx.transport()
     if not transport then
       transport = require("personalize.transport.curl").new {
