@@ -149,7 +149,7 @@ describe("training.train and training.recommend", function()
   end)
 
   it("returns the failure reasons of the registry, the data rules and the recipe", function()
-    local ok, reason = training.train("arn:aws:personalize:::recipe/aws-user-personalization", make(30, 40), {})
+    local ok, reason = training.train("arn:aws:personalize:::recipe/aws-vod-top-picks", make(30, 40), {})
     assert.is_nil(ok)
     assert.matches("not supported by personalize%-local", reason)
     ok, reason = training.train(POPULARITY, make(10, 120), {})

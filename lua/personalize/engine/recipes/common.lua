@@ -79,7 +79,7 @@ function _M.index(data)
     end
   end
   local hist_off, hist, hist_w, hist_time = {}, {}, {}, {}
-  local repeats = 0
+
   for u = 1, #users do
     hist_off[u] = #hist + 1
     local h, list = per_user[u] or {}, {}
@@ -96,7 +96,7 @@ function _M.index(data)
   hist_off[#users + 1] = #hist + 1
   local n_total = 0
   for k = 1, #items do n_total = n_total + total[k] end
-  repeats = n_total - #hist
+  local repeats = n_total - #hist
   for k = 1, #items do first_time[k] = first_time[k] or 0 end
   return {
     items = items, item_index = item_index, users = users, user_index = user_index,
