@@ -350,8 +350,11 @@ function _M.train(eng, r)
   r._journal_gen = ds._journal_gen or 0
   local ok, werr = eng.store:write_json(model_path(r), model)
   if not ok then return false, "cannot store the model: " .. tostring(werr) end
+  -- The model is read back from its file when first used: the trained
+  -- table may share columns with the rows in memory, which live records
+  -- extend, and the runtime must see what a restart would.
   local key = r.solutionVersionArn or r.recommenderArn
-  eng.models[key] = model
+  eng.models[key] = nil
   if r._kind == "solution_version" then
     local m = metrics.evaluate(r.recipeArn, data, config)
     r._metrics = m or {}
