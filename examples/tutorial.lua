@@ -1,7 +1,8 @@
 -- The Amazon Personalize tutorial, step by step, in Lua: schema -> dataset
 -- group -> datasets -> S3 upload with a bucket policy -> imports -> recipe
 -- -> solution -> training -> metrics -> campaign -> recommendations shown
--- as a table with the movies' titles, then a live event.
+-- as a table with the movies' titles, similar items from a second
+-- solution (SIMS), then a live event that changes the next answer.
 --
 --   lua5.4 examples/tutorial.lua [DATA_DIR]
 --
@@ -27,7 +28,7 @@ local names = {
 }
 local bucket = os.getenv("TUTORIAL_BUCKET") or names.prefix .. "-bucket"
 local role_arn = os.getenv("TUTORIAL_ROLE_ARN") or "arn:aws:iam::123456789012:role/PersonalizeS3Access"
-local recipe_arn = os.getenv("TUTORIAL_RECIPE") or "arn:aws:personalize:::recipe/aws-popularity-count"
+local recipe_arn = os.getenv("TUTORIAL_RECIPE") or "arn:aws:personalize:::recipe/aws-user-personalization"
 
 local function step(title)
   io.write("\n== ", title, "\n")
@@ -147,6 +148,21 @@ local function show(result)
 end
 local user = os.getenv("TUTORIAL_USER") or "1"
 show(check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 10 }))
+
+step("Similar items: a second solution with the SIMS recipe")
+local sims_solution_arn = check(p:create_solution {
+  name = names.prefix .. "-sims", datasetGroupArn = dataset_group_arn,
+  recipeArn = "arn:aws:personalize:::recipe/aws-sims" }).solutionArn
+check(p:wait("solution", sims_solution_arn, wait_opts))
+local sims_version_arn = check(p:create_solution_version { solutionArn = sims_solution_arn }).solutionVersionArn
+check(p:wait("solution_version", sims_version_arn, wait_opts))
+local sims_campaign_arn = check(p:create_campaign {
+  name = names.prefix .. "-sims-campaign", solutionVersionArn = sims_version_arn, minProvisionedTPS = 1 }).campaignArn
+check(p:wait("campaign", sims_campaign_arn, wait_opts))
+local liked = os.getenv("TUTORIAL_ITEM") or check(runtime:get_recommendations {
+  campaignArn = campaign_arn, userId = user, numResults = 1 }).itemList[1].itemId
+print("  items like " .. liked .. ":")
+show(check(runtime:get_recommendations { campaignArn = sims_campaign_arn, itemId = liked, numResults = 10 }))
 
 step("Send an event with an event tracker, then ask again")
 local tracker = check(p:create_event_tracker { name = names.prefix .. "-tracker",

@@ -62,7 +62,7 @@ describe_if("make demo (tools/demo.sh and examples/tutorial.lua)", function()
       "== Create the schemas", "== Create the dataset group", "== Create the datasets",
       "== Upload the data to S3", "== Import the data", "== The recipes",
       "== Create the solution and train a solution version", "== Solution metrics",
-      "== Create the campaign", "== Recommendations for user 1", "== Send an event",
+      "== Create the campaign", "== Recommendations for user 1", "== Similar items", "== Send an event",
     } do
       assert.truthy(out:find(heading, 1, true), heading .. " missing from:\n" .. out)
     end
@@ -75,10 +75,8 @@ describe_if("make demo (tools/demo.sh and examples/tutorial.lua)", function()
     assert.matches("^%s+itemId%s+TITLE%s+GENRES$", header)
     assert.equal(10, #rows, out)
     local titles = {}
-    for line in io.lines(dir .. "/items.csv") do
-      local id, title = line:match("^([^,]+),([^,]*)")
-      if id then titles[id] = title end
-    end
+    local items = assert(require("personalize.frame").from_csv(dir .. "/items.csv", { strings = true }))
+    for row in items:rows() do titles[row.ITEM_ID] = row.TITLE end
     local seen = {}
     for i, row in ipairs(rows) do
       assert.equal(i - 1, row.index)
@@ -87,6 +85,19 @@ describe_if("make demo (tools/demo.sh and examples/tutorial.lua)", function()
       assert.is_nil(seen[row.item], "item listed twice: " .. row.item)
       seen[row.item] = true
     end
+  end)
+
+  it("shows similar items, and recommendations that change after the event", function()
+    local _, similar = table_after(out, "== Similar items")
+    assert.equal(10, #similar, out)
+    local _, before = table_after(out, "== Recommendations for user 1")
+    local _, after = table_after(out, "== Send an event")
+    assert.equal(10, #after, out)
+    local watched = out:match("user 1 watched item (%S+)")
+    assert.equal(before[1].item, watched)
+    local same = true
+    for i = 1, 10 do same = same and before[i].item == after[i].item end
+    assert.is_false(same, "the event changed nothing:\n" .. out)
   end)
 
   it("prints the solution's metrics and the recipes", function()
