@@ -120,6 +120,16 @@ describe("filters applied", function()
     assert.equal("InvalidInputException", code)
   end)
 
+  it("ActionID statements filter actions by Actions and Action_Interactions", function()
+    local ctx = { subject = "ActionID", userId = "u1",
+      actions = { n = 3, ACTION_ID = { "a1", "a2", "a3" }, VALUE = { 1, 50, 100 } },
+      action_interactions = { by_user = { u1 = { item = { "a3" }, etype = { "TAKEN" } } } } }
+    local f = assert(filters.compile('INCLUDE ActionID WHERE Actions.VALUE > $V'
+      .. ' | EXCLUDE ActionID WHERE Action_Interactions.EVENT_TYPE IN ("taken")'))
+    local keep = assert(filters.predicate(f, ctx, { V = "10" }))
+    assert.same({ false, true, false }, { keep("a1"), keep("a2"), keep("a3") })
+  end)
+
   it("follows rows appended to the same table", function()
     local items = { n = 1, ITEM_ID = { "x1" }, GENRES = { "Comedy" } }
     local f = assert(filters.compile('EXCLUDE ItemID WHERE Items.GENRES IN ("Comedy")'))

@@ -11,7 +11,9 @@
 -- ctx is what the engine knows for the request:
 --   { userId =, itemId = (the current item of a related-items request),
 --     items = columnar Items rows or nil, users = columnar Users rows or nil,
---     interactions = { by_user = { [userId] = { item = {...}, etype = {...} } } } or nil }
+--     interactions = { by_user = { [userId] = { item = {...}, etype = {...} } } } or nil,
+--     actions =, action_interactions = (the same for action filters: ActionID statements),
+--     subject = "ItemID" (default), "UserID" (segments) or "ActionID" }
 -- A predicate fails (nil, "InvalidInputException", message) when an INCLUDE
 -- statement has a parameter without a value, or the filter needs an item
 -- the request does not give (CurrentItem).
@@ -196,7 +198,8 @@ local function condition_fn(c, subject, env)
   local ctx = env.ctx
   local ds = c.dataset
   if ds == "Interactions" or ds == "ActionInteractions" then
-    local by_user = ctx.interactions and ctx.interactions.by_user or {}
+    local index = ds == "Interactions" and ctx.interactions or ctx.action_interactions
+    local by_user = index and index.by_user or {}
     local wanted = {}
     for _, t in ipairs(targets) do wanted[lower(tostring(t))] = true end
     local function types_match(et)
@@ -234,8 +237,8 @@ local function condition_fn(c, subject, env)
   end
   if ds == "Items" or ds == "Actions" then
     if subject == "UserID" then return false end
-    local fn = on_rows(ctx.items, ds == "Items" and "ITEM_ID" or "ACTION_ID")
-    return fn
+    if ds == "Items" then return on_rows(ctx.items, "ITEM_ID") end
+    return on_rows(ctx.actions, "ACTION_ID")
   end
   if ds == "Users" and subject == "UserID" then
     return on_rows(ctx.users, "USER_ID")

@@ -22,6 +22,7 @@
 -- Shared with the runtime (personalize.engine.runtime):
 --   jobs.interaction_index(eng, ds)  -> { by_user = { [userId] = { n =, item =, etype =, value =, row = } },
 --                                         bulk_n = rows before the journal }
+--                                       (item holds ACTION_ID for action interactions)
 --   jobs.history(eng, holder, userId) -> { itemId, ... } live events since training, oldest first
 --   jobs.filter_context(eng, group_arn) -> ctx for personalize.engine.filters
 --   jobs.filter_predicate(eng, group_arn, filter_arn, values, ctx) -> keep or nil, code, message
@@ -152,7 +153,8 @@ function _M.interaction_index(eng, ds)
     interaction_indexes[data] = idx
   end
   if idx.n < data.n then
-    local users, items = data.USER_ID or {}, data.ITEM_ID or {}
+    local id_col = ds.datasetType == "ACTION_INTERACTIONS" and "ACTION_ID" or "ITEM_ID"
+    local users, items = data.USER_ID or {}, data[id_col] or {}
     local types, values = data.EVENT_TYPE or {}, data.EVENT_VALUE or {}
     local by_user = idx.by_user
     for i = idx.n + 1, data.n do
@@ -425,6 +427,8 @@ function _M.filter_context(eng, group_arn)
     items = sets.ITEMS and _M.dataset_data(eng, sets.ITEMS) or nil,
     users = sets.USERS and _M.dataset_data(eng, sets.USERS) or nil,
     interactions = sets.INTERACTIONS and _M.interaction_index(eng, sets.INTERACTIONS) or nil,
+    actions = sets.ACTIONS and _M.dataset_data(eng, sets.ACTIONS) or nil,
+    action_interactions = sets.ACTION_INTERACTIONS and _M.interaction_index(eng, sets.ACTION_INTERACTIONS) or nil,
   }
 end
 

@@ -319,7 +319,16 @@ function handlers.GetActionRecommendations(eng, params)
     return err("InvalidInputException", fmt("get_action_recommendations needs a PERSONALIZED_ACTIONS campaign; %s uses %s",
       params.campaignArn, tostring(holder.recipeArn)))
   end
-  local recs, why = training.recommend(holder.recipeArn, model, { userId = params.userId, numResults = params.numResults or 5 })
+  local keep
+  if params.filterArn then
+    local ctx = filter_ctx(eng, holder, params)
+    ctx.subject = "ActionID"
+    local code, msg
+    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
+    if not keep then return err(code, msg) end
+  end
+  local recs, why = training.recommend(holder.recipeArn, model, { userId = params.userId,
+    numResults = params.numResults or 5, keep = keep })
   if not recs then return err("InvalidInputException", why) end
   local list = {}
   for i, rec in ipairs(recs) do list[i] = { actionId = rec.itemId, score = rec.score } end
