@@ -177,9 +177,10 @@ function _M.parse(text)
         pos = pos + 1
       end
     end
-    if dataset == "Interactions" and (field ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
-      return nil, ("Interactions conditions must be Interactions.EVENT_TYPE IN (...) or NOT IN (...), got Interactions.%s %s")
-        :format(field, c.op)
+    if (dataset == "Interactions" or dataset == "ActionInteractions")
+        and (field ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
+      return nil, ("%s conditions must be %s.EVENT_TYPE IN (...) or NOT IN (...), got %s.%s %s")
+        :format(written, written, written, field, c.op)
     end
     return c
   end
