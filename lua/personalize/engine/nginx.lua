@@ -30,6 +30,14 @@ _M.MAX_TICK = 0.5
 _M.CHUNK = 65536           -- bytes per ngx.print of a streamed body_file
 _M.FLUSH_EVERY = 16        -- chunks between waits for the client to drain
 
+-- Test hook (specs only): when a module named personalize_local_test_hooks
+-- is on the Lua path (PERSONALIZE_LOCAL_LUA_PATH), its delay(req) may
+-- return seconds to wait (ngx.sleep, capped at MAX_DELAY) before the
+-- engine answers `req`, to make the peer slow for chosen requests.
+-- Without that module nothing is ever delayed.
+_M.MAX_DELAY = 30
+local test_hooks
+
 -- The worker's engine, or the reason it is not open.
 local state = { eng = nil, err = "the engine has not been opened", opts = nil }
 _M.state = state
@@ -64,6 +72,8 @@ end
 -- health() and serve() to report.
 function _M.init_worker(opts)
   state.opts = opts
+  local hooks_ok, hooks = pcall(require, "personalize_local_test_hooks")
+  test_hooks = hooks_ok and type(hooks) == "table" and hooks or nil
   local ok, eng, err = pcall(function()
     return require("personalize.engine").open { dir = opts.dir, region = opts.region, timings = opts.timings }
   end)
@@ -191,6 +201,8 @@ local function serve()
     return send_error(503, "ServiceUnavailable", "personalize-local: " .. tostring(state.err))
   end
   local req = read_request()
+  local delay = test_hooks and test_hooks.delay and tonumber(test_hooks.delay(req))
+  if delay and delay > 0 then ngx.sleep(min(delay, _M.MAX_DELAY)) end
   local res = eng:handle(req)
   if type(res) ~= "table" then error("the engine returned " .. type(res) .. " instead of a response") end
   write_response(res)
