@@ -1,0 +1,141 @@
+-- examples/openresty on nginx against personalize-local on loopback: the
+-- example's nginx.conf.in and edge.lua as run.sh uses them, and the proof
+-- that a slow Personalize answer does not block the (single) worker.
+local cjson = require "cjson"
+local socket = require "socket"
+local engine_server = require "support.engine_server"
+local process = require "support.process"
+local runner = require "openresty.support.nginx_runner"
+
+local ROOT = engine_server.ROOT
+local DATA = ROOT .. "/data/small"
+
+local function ensure_data()
+  local f = io.open(DATA .. "/items.csv")
+  if f then f:close(); return end
+  assert(os.execute("cd " .. process.shell_quote(ROOT) .. " && lua5.4 tools/gen_small_data.lua data/small >/dev/null"))
+end
+
+-- Titles of data/small/items.csv, through the example's own CSV reader.
+local function titles()
+  local edge = dofile(ROOT .. "/examples/openresty/edge.lua")
+  local t = {}
+  local f = assert(io.open(DATA .. "/items.csv"))
+  f:read("*l")
+  for line in f:lines() do
+    local row = edge.csv_fields(line)
+    t[row[1]] = row[2]
+  end
+  f:close()
+  return t
+end
+
+describe("examples/openresty on nginx", function()
+  if not runner.available() then return end
+  local engine, ng, port, settings
+
+  setup(function()
+    ensure_data()
+    engine = engine_server.start {
+      timings = { pending = 0.05, in_progress = 0.1 },
+      lua_path = ROOT .. "/spec/openresty/hooks/?.lua",
+    }
+    local opts = engine.client_opts()
+    opts.data_dir = DATA
+    settings = dofile(ROOT .. "/examples/openresty/setup.lua")(opts)
+    port = process.free_port()
+    local conf = assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
+      :gsub("@ROOT@", ROOT):gsub("@PORT@", tostring(port))
+    ng = runner.start(conf, { ports = { port }, env = {
+      AWS_REGION = engine.region, AWS_ENDPOINT_URL = engine.endpoint,
+      AWS_ACCESS_KEY_ID = engine.access_key_id, AWS_SECRET_ACCESS_KEY = engine.secret_access_key,
+      CAMPAIGN_ARN = settings.campaign_arn, TRACKING_ID = settings.tracking_id,
+      ITEMS_CSV = DATA .. "/items.csv",
+    } })
+  end)
+
+  teardown(function()
+    if ng then ng.stop() end
+    if engine then engine.stop() end
+  end)
+
+  local function get(path)
+    local status, body = runner.request(port, "GET", path)
+    return status, cjson.decode(body)
+  end
+
+  it("answers GET /recommendations with the campaign's items and their titles", function()
+    local status, doc = get("/recommendations?user=1&n=5")
+    assert.are.equal(200, status)
+    assert.are.equal("1", doc.userId)
+    assert.are.equal(5, #doc.items)
+    local known = titles()
+    for _, item in ipairs(doc.items) do
+      assert.is_string(item.itemId)
+      assert.is_number(item.score)
+      assert.are.equal(known[item.itemId], item.title)
+    end
+    -- the same answer the client gives outside nginx
+    local runtime = require("personalize").client("personalize-runtime", engine.client_opts())
+    local direct = assert(runtime:get_recommendations { campaignArn = settings.campaign_arn, userId = "1",
+                                                        numResults = 5 })
+    for i, item in ipairs(direct.itemList) do assert.are.equal(item.itemId, doc.items[i].itemId) end
+  end)
+
+  it("refuses bad parameters with 400 and passes Personalize's own errors on", function()
+    local status, doc = get("/recommendations?n=5")
+    assert.are.equal(400, status)
+    assert.matches("user=ID", doc.message)
+    status = get("/recommendations?user=1&n=0")
+    assert.are.equal(400, status)
+    status, doc = get("/recommendations?user=1&n=101")
+    assert.are.equal(400, status)
+    assert.matches("from 1 to 100", doc.message)
+  end)
+
+  it("forwards POSTed events to the tracker in batches", function()
+    local events = {}
+    for i = 1, 12 do events[i] = { itemId = tostring(i), eventType = "click" } end
+    local status, body = runner.request(port, "POST", "/events",
+      cjson.encode { userId = "7", sessionId = "spec-session", events = events },
+      { ["Content-Type"] = "application/json" })
+    assert.are.equal(202, status, body)
+    assert.are.equal(12, cjson.decode(body).accepted)
+    -- the first ten went at once (a full batch); the timer sends the rest
+    local _, stats = get("/events/stats")
+    assert.are.equal(10, stats.sent)
+    local deadline = socket.gettime() + 5
+    while stats.sent < 12 and socket.gettime() < deadline do
+      socket.sleep(0.2)
+      _, stats = get("/events/stats")
+    end
+    assert.are.equal(12, stats.sent)
+    assert.are.equal(2, stats.calls)
+    assert.are.equal(0, stats.failed)
+    -- an event the model refuses is reported, not buffered
+    status, body = runner.request(port, "POST", "/events",
+      cjson.encode { userId = "7", sessionId = "spec-session", eventType = string.rep("x", 300) })
+    assert.are.equal(400, status)
+    assert.matches("eventType", body)
+  end)
+
+  it("answers other requests while one waits on a slow Personalize (one worker)", function()
+    local started = socket.gettime()
+    local slow = runner.open(port, "GET", "/recommendations?user=slow-user&n=3")
+    socket.sleep(0.3)
+    local t0 = socket.gettime()
+    local status, doc = get("/recommendations?user=1&n=3")
+    local fast_took = socket.gettime() - t0
+    assert.are.equal(200, status)
+    assert.are.equal(3, #doc.items)
+    assert.is_true(fast_took < 1.5, ("the fast request took %.2f s"):format(fast_took))
+    status = runner.request(port, "GET", "/events/stats")
+    assert.are.equal(200, status)
+    local slow_status, slow_body = slow:read()
+    local slow_took = socket.gettime() - started
+    assert.are.equal(200, slow_status, slow_body)
+    assert.is_true(slow_took >= 2.5, ("the slow request took %.2f s: was the delay hook loaded?"):format(slow_took))
+    -- the fast answers came back while the slow one was still waiting
+    assert.is_true(t0 + fast_took < started + slow_took - 1)
+  end)
+end)
