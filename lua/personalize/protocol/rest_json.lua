@@ -14,14 +14,41 @@ local function scalar_text(v)
   return tostring(v)
 end
 
+-- Per operation, once: the input members bound to the URI, the query
+-- string or headers (most runtime and events operations have none), and
+-- the request URI split at its '?'.
+local plans = setmetatable({}, { __mode = "k" })
+local function plan_of(model, op)
+  local plan = plans[op]
+  if plan then return plan end
+  local input = op.input and model.shapes[op.input]
+  local bound = {}
+  for name, member in pairs(input and input.members or {}) do
+    if member.location == "uri" or member.location == "querystring" or member.location == "header" then
+      bound[#bound + 1] = { name = name, member = member }
+    end
+  end
+  table.sort(bound, function(a, b) return a.name < b.name end)
+  local uri = op.http.requestUri
+  local q = uri:find("?", 1, true)
+  plan = { bound = bound, path = q and uri:sub(1, q - 1) or uri, query = q and uri:sub(q + 1) or nil }
+  plans[op] = plan
+  return plan
+end
+
 function _M.build(model, op, params)
   params = params or {}
-  local path, query = op.http.requestUri, nil
+  local plan = plan_of(model, op)
   local headers = { ["Content-Type"] = "application/json" }
-  local input = op.input and model.shapes[op.input]
+  local body = op.input and json.encode(model, op.input, params) or ""
+  if #plan.bound == 0 then
+    return op.http.method, plan.path, plan.query, headers, body
+  end
+  local path, query = op.http.requestUri, nil
   local qs = {}
-  if input then
-    for name, member in pairs(input.members or {}) do
+  do
+    for _, b in ipairs(plan.bound) do
+      local name, member = b.name, b.member
       local v = params[name]
       local where = member.locationName or name
       if v ~= nil and member.location == "uri" then
@@ -50,7 +77,6 @@ function _M.build(model, op, params)
     table.sort(qs)
     query = table.concat(qs, "&")
   end
-  local body = op.input and json.encode(model, op.input, params) or ""
   return op.http.method, path, query, headers, body
 end
 
