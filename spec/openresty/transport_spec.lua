@@ -1,0 +1,183 @@
+-- personalize.transport.ngx inside nginx: framing (Content-Length,
+-- chunked, read to close, HEAD), keep-alive, files, timeouts and the curl
+-- transport's error codes, the credentials lock, the automatic choice and
+-- the `env` hints. A second server of the same nginx is the scripted peer.
+local cjson = require "cjson"
+local engine_server = require "support.engine_server"
+local process = require "support.process"
+local runner = require "openresty.support.nginx_runner"
+
+local ROOT = engine_server.ROOT
+
+local function conf(driver_port, peer_port)
+  return ([[
+load_module /usr/lib/nginx/modules/ndk_http_module.so;
+load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
+worker_processes 1;
+pid logs/nginx.pid;
+error_log logs/error.log info;
+env AWS_EC2_METADATA_DISABLED;
+events { worker_connections 128; }
+http {
+  access_log off;
+  client_body_temp_path tmp/client_body;
+  proxy_temp_path tmp/proxy;
+  fastcgi_temp_path tmp/fastcgi;
+  uwsgi_temp_path tmp/uwsgi;
+  scgi_temp_path tmp/scgi;
+  lua_package_path "@ROOT@/spec/?.lua;@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
+  lua_package_cpath "@ROOT@/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
+  lua_shared_dict results 1m;
+  server {
+    listen 127.0.0.1:@DRIVER@;
+    location = /t { content_by_lua_block { require("openresty.support.ngx_driver").run() } }
+    location = /log-phase {
+      content_by_lua_block { ngx.say("ok") }
+      log_by_lua_block { require("openresty.support.ngx_driver").log_phase() }
+    }
+    location = /results { content_by_lua_block { require("openresty.support.ngx_driver").results() } }
+  }
+  server {
+    listen 127.0.0.1:@PEER@;
+    keepalive_timeout 30s;
+    location = /cl { content_by_lua_block {
+      ngx.header["Content-Length"] = 12; ngx.header["X-Multi"] = { "a", "b" }; ngx.print("hello length") } }
+    location = /chunked { content_by_lua_block {
+      ngx.print("part one, "); ngx.flush(true); ngx.print("part two") } }
+    location = /close {
+      chunked_transfer_encoding off;
+      content_by_lua_block { ngx.print("to the end "); ngx.flush(true); ngx.print("of the connection") } }
+    location = /big { content_by_lua_block {
+      for _ = 1, 20 do ngx.print(string.rep("x", 10000)); ngx.flush(true) end } }
+    location = /echo { content_by_lua_block {
+      ngx.req.read_body()
+      local h = ngx.req.get_headers()
+      ngx.say(require("cjson").encode { method = ngx.req.get_method(), body = ngx.req.get_body_data(),
+        host = h.host, ua = h["user-agent"], test = h["x-test"], length = h["content-length"] }) } }
+    location = /conn { content_by_lua_block { ngx.print(ngx.var.connection) } }
+    location = /slow { content_by_lua_block { ngx.sleep(2); ngx.print("late") } }
+    location = /status { content_by_lua_block { ngx.status = 503; ngx.print("busy") } }
+  }
+}
+]]):gsub("@ROOT@", ROOT):gsub("@DRIVER@", tostring(driver_port)):gsub("@PEER@", tostring(peer_port))
+end
+
+describe("personalize.transport.ngx in nginx", function()
+  if not runner.available() then return end
+  local ng, driver, peer
+
+  setup(function()
+    driver, peer = process.free_port(), process.free_port()
+    ng = runner.start(conf(driver, peer), { ports = { driver, peer }, env = { AWS_EC2_METADATA_DISABLED = "true" } })
+  end)
+  teardown(function() if ng then ng.stop() end end)
+
+  local function case(query)
+    local status, body = runner.request(driver, "GET", "/t?peer=" .. peer .. "&" .. query)
+    assert.are.equal(200, status, body)
+    local doc = cjson.decode(body)
+    assert.is_nil(doc.lua_error)
+    return doc
+  end
+
+  it("reads Content-Length, chunked and read-to-close bodies", function()
+    local r = case("case=send&path=/cl")
+    assert.are.equal(200, r.status)
+    assert.are.equal("hello length", r.body)
+    assert.are.equal("a, b", r.headers["x-multi"])
+    r = case("case=send&path=/chunked")
+    assert.are.equal("chunked", r.headers["transfer-encoding"])
+    assert.are.equal("part one, part two", r.body)
+    r = case("case=send&path=/close")
+    assert.is_nil(r.headers["content-length"])
+    assert.are.equal("to the end of the connection", r.body)
+    r = case("case=send&path=/big")
+    assert.are.equal(200000, #r.body)
+    r = case("case=send&path=/cl&method=HEAD")
+    assert.are.equal(200, r.status)
+    assert.are.equal("", r.body)
+    r = case("case=send&path=/status")
+    assert.are.equal(503, r.status)
+    assert.are.equal("busy", r.body)
+  end)
+
+  it("sends the method, headers, Host, User-Agent and body", function()
+    local r = case("case=send&path=/echo&method=POST&body=payload")
+    local echo = cjson.decode(r.body)
+    assert.are.equal("POST", echo.method)
+    assert.are.equal("payload", echo.body)
+    assert.are.equal("7", echo.length)
+    assert.are.equal("yes", echo.test)
+    assert.are.equal("127.0.0.1:" .. peer, echo.host)
+    assert.matches("^lua%-personalize/", echo.ua)
+  end)
+
+  it("keeps connections alive in the pool", function()
+    local r = case("case=reuse")
+    assert.are.equal(r.first, r.second)
+    assert.are.equal(r.first, r.third)
+  end)
+
+  it("sends a region of body_file and writes response_file", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir .. " && chmod 777 " .. dir))   -- workers may run as nobody
+    local r = case("case=files&dir=" .. dir)
+    os.execute("rm -rf " .. dir)
+    assert.are.equal(200, r.status)
+    assert.are.equal("56789012345678901234", r.echo.body)
+    assert.are.equal(200, r.status2)
+    assert.are.equal(200000, r.down_size)
+  end)
+
+  it("fails with the curl transport's error codes", function()
+    local closed = process.free_port()
+    local r = cjson.decode((select(2, runner.request(driver, "GET", "/t?case=send&peer=" .. closed))))
+    assert.are.equal("EndpointConnectionError", r.code)
+    assert.matches("Could not connect to the endpoint 127%.0%.0%.1", r.message)
+    r = case("case=send&path=/slow&timeout=0.3")
+    assert.are.equal("ReadTimeoutError", r.code)
+    assert.matches("Read timeout on endpoint", r.message)
+    r = case("case=send&path=/cl&scheme=https")
+    assert.are.equal("SSLError", r.code)
+  end)
+
+  it("refuses to send in a phase without cosockets, saying where it works", function()
+    runner.request(driver, "GET", "/log-phase")
+    local doc
+    for _ = 1, 20 do
+      local _, body = runner.request(driver, "GET", "/results")
+      doc = cjson.decode(body)
+      if doc ~= cjson.null then break end
+    end
+    assert.are.equal("HTTPClientError", doc.code)
+    assert.matches("log phase", doc.message)
+    assert.matches("ngx.timer.at", doc.message)
+  end)
+
+  it("fetches credentials once for many waiting requests, and shares a failure", function()
+    local r = case("case=lock")
+    assert.are.equal(1, r.calls)
+    for i = 1, 5 do assert.are.equal("AKIDLOCK", r.got[i]) end
+    assert.is_true(r.same_provider)
+    r = case("case=lock&fail=1")
+    assert.are.equal(1, r.calls)
+    for i = 1, 5 do assert.are.equal("metadata service down", r.got[i]) end
+  end)
+
+  it("is the client's transport inside nginx unless curl is asked for", function()
+    local r = case("case=client")
+    assert.are.equal("ngx", r.auto)
+    assert.are.equal("curl", r.explicit)
+  end)
+
+  it("names the env directives when region or credentials are missing", function()
+    local r = case("case=no_region")
+    assert.is_false(r.ok)
+    assert.matches("env AWS_REGION;", r.message, 1, true)
+    r = case("case=no_credentials")
+    assert.is_false(r.ok)
+    assert.are.equal("NoCredentialsError", r.code)
+    assert.matches("env AWS_ACCESS_KEY_ID;", r.message, 1, true)
+  end)
+end)
