@@ -8,7 +8,7 @@
 -- Paths use the API's member names and Lua's 1-based list indices.
 local pattern = require "personalize.pattern"
 
-local type, pairs, tostring, next = type, pairs, tostring, next
+local type, pairs, ipairs, tostring, next, setmetatable = type, pairs, ipairs, tostring, next, setmetatable
 local floor, huge = math.floor, math.huge
 local str_format = string.format
 local concat, sort = table.concat, table.sort
@@ -64,7 +64,12 @@ local function check_string(problems, path, shape, v)
     add(problems, path, str_format("value %s is not one of: %s", describe(v), concat(shape.enum, ", ")))
     return
   end
-  check_range(problems, path, shape, char_length(v), "length")
+  -- A UTF-8 string of n bytes has n/4 to n characters: when both bounds
+  -- hold whatever the count, there is no need to count.
+  local n, min, max = #v, shape.min, shape.max
+  if (max and n > max) or (min and n < 4 * min) then
+    check_range(problems, path, shape, char_length(v), "length")
+  end
   if shape.pattern then
     local ok, err = pattern.test(shape.pattern, v)
     if ok == nil then
@@ -83,38 +88,61 @@ local function is_list(v)
   return true
 end
 
-local function check_structure(problems, model, path, shape, v)
-  local members = shape.members or {}
-  local prefix = path == "" and "" or (path .. ".")
-  local unknown = {}
-  for k in pairs(v) do
-    if type(k) ~= "string" or not members[k] then unknown[#unknown + 1] = tostring(k) end
+-- The member names of a structure shape, sorted; computed once per shape.
+local member_names = setmetatable({}, { __mode = "k" })
+local NO_MEMBERS = {}
+
+local function sorted_members(shape)
+  local names = member_names[shape]
+  if not names then
+    names = {}
+    for m in pairs(shape.members or NO_MEMBERS) do names[#names + 1] = m end
+    sort(names)
+    member_names[shape] = names
   end
-  sort(unknown)
-  for _, k in ipairs(unknown) do
+  return names
+end
+
+local function check_structure(problems, model, path, shape, v)
+  local members = shape.members or NO_MEMBERS
+  local prefix = path == "" and "" or (path .. ".")
+  local unknown
+  for k in pairs(v) do
+    if type(k) ~= "string" or not members[k] then
+      unknown = unknown or {}
+      unknown[#unknown + 1] = tostring(k)
+    end
+  end
+  if unknown then sort(unknown) end
+  for _, k in ipairs(unknown or NO_MEMBERS) do
     local names = {}
     for m in pairs(members) do names[#names + 1] = m end
     sort(names)
     add(problems, prefix .. k, "unknown member; valid members: " .. concat(names, ", "))
   end
-  for _, r in ipairs(shape.required or {}) do
-    if v[r] == nil then add(problems, prefix .. r, "missing required member") end
+  local required = shape.required
+  if required then
+    for i = 1, #required do
+      local r = required[i]
+      if v[r] == nil then add(problems, prefix .. r, "missing required member") end
+    end
   end
-  local names = {}
-  for k in pairs(members) do if v[k] ~= nil then names[#names + 1] = k end end
-  sort(names)
-  for _, k in ipairs(names) do
-    local member = members[k]
+  local names = sorted_members(shape)
+  for i = 1, #names do
+    local k = names[i]
     local x = v[k]
-    if member.jsonvalue then
-      -- A JSON document: a table we encode, or a string already encoded.
-      if type(x) ~= "table" and type(x) ~= "string" then
-        add(problems, prefix .. k, "expected a table or a JSON string, got " .. type(x))
-      elseif type(x) == "string" then
-        check_string(problems, prefix .. k, model.shapes[member.shape], x)
+    if x ~= nil then
+      local member = members[k]
+      if member.jsonvalue then
+        -- A JSON document: a table we encode, or a string already encoded.
+        if type(x) ~= "table" and type(x) ~= "string" then
+          add(problems, prefix .. k, "expected a table or a JSON string, got " .. type(x))
+        elseif type(x) == "string" then
+          check_string(problems, prefix .. k, model.shapes[member.shape], x)
+        end
+      else
+        check_value(problems, model, prefix .. k, member.shape, x)
       end
-    else
-      check_value(problems, model, prefix .. k, member.shape, x)
     end
   end
 end
