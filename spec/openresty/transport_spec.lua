@@ -9,7 +9,19 @@ local runner = require "openresty.support.nginx_runner"
 
 local ROOT = engine_server.ROOT
 
-local function conf(driver_port, peer_port)
+-- A self-signed certificate for localhost (trusted by the driver) and
+-- another one nobody trusts, in `dir`.
+local function make_certs(dir)
+  for _, name in ipairs { "trusted", "untrusted" } do
+    local cmd = ("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost "
+      .. "-addext subjectAltName=DNS:localhost -keyout %s/%s.key -out %s/%s.pem >/dev/null 2>&1")
+      :format(dir, name, dir, name)
+    assert(os.execute(cmd), "openssl could not make a certificate")
+  end
+  assert(os.execute("chmod 755 " .. dir .. " && chmod 644 " .. dir .. "/*"))
+end
+
+local function conf(driver_port, peer_port, tls_port, bad_tls_port, certs)
   return ([[
 load_module /usr/lib/nginx/modules/ndk_http_module.so;
 load_module /usr/lib/nginx/modules/ngx_http_lua_module.so;
@@ -28,6 +40,7 @@ http {
   lua_package_path "@ROOT@/spec/?.lua;@ROOT@/lua/?.lua;@ROOT@/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;";
   lua_package_cpath "@ROOT@/build/luajit/?.so;/usr/lib/x86_64-linux-gnu/lua/5.1/?.so;;";
   lua_shared_dict results 1m;
+  lua_ssl_trusted_certificate @CERTS@/trusted.pem;
   server {
     listen 127.0.0.1:@DRIVER@;
     location = /t { content_by_lua_block { require("openresty.support.ngx_driver").run() } }
@@ -58,22 +71,44 @@ http {
     location = /slow { content_by_lua_block { ngx.sleep(2); ngx.print("late") } }
     location = /status { content_by_lua_block { ngx.status = 503; ngx.print("busy") } }
   }
+  server {
+    listen 127.0.0.1:@TLS@ ssl;
+    ssl_certificate @CERTS@/trusted.pem;
+    ssl_certificate_key @CERTS@/trusted.key;
+    location = /cl { content_by_lua_block { ngx.print("over tls") } }
+  }
+  server {
+    listen 127.0.0.1:@BADTLS@ ssl;
+    ssl_certificate @CERTS@/untrusted.pem;
+    ssl_certificate_key @CERTS@/untrusted.key;
+    location = /cl { content_by_lua_block { ngx.print("over unverified tls") } }
+  }
 }
 ]]):gsub("@ROOT@", ROOT):gsub("@DRIVER@", tostring(driver_port)):gsub("@PEER@", tostring(peer_port))
+    :gsub("@TLS@", tostring(tls_port)):gsub("@BADTLS@", tostring(bad_tls_port)):gsub("@CERTS@", certs)
 end
 
 describe("personalize.transport.ngx in nginx", function()
   if not runner.available() then return end
-  local ng, driver, peer
+  local ng, driver, peer, tls, bad_tls, certs
 
   setup(function()
-    driver, peer = process.free_port(), process.free_port()
-    ng = runner.start(conf(driver, peer), { ports = { driver, peer }, env = { AWS_EC2_METADATA_DISABLED = "true" } })
+    driver, peer, tls, bad_tls = process.free_port(), process.free_port(), process.free_port(), process.free_port()
+    certs = os.tmpname()
+    os.remove(certs)
+    assert(os.execute("mkdir -p " .. certs))
+    make_certs(certs)
+    ng = runner.start(conf(driver, peer, tls, bad_tls, certs), { ports = { driver, peer, tls, bad_tls },
+                                                               env = { AWS_EC2_METADATA_DISABLED = "true" } })
   end)
-  teardown(function() if ng then ng.stop() end end)
+  teardown(function()
+    if ng then ng.stop() end
+    if certs then os.execute("rm -rf " .. certs) end
+  end)
 
   local function case(query)
-    local status, body = runner.request(driver, "GET", "/t?peer=" .. peer .. "&" .. query)
+    if not query:find("peer=", 1, true) then query = query .. "&peer=" .. peer end
+    local status, body = runner.request(driver, "GET", "/t?" .. query)
     assert.are.equal(200, status, body)
     local doc = cjson.decode(body)
     assert.is_nil(doc.lua_error)
@@ -128,6 +163,19 @@ describe("personalize.transport.ngx in nginx", function()
     assert.are.equal("56789012345678901234", r.echo.body)
     assert.are.equal(200, r.status2)
     assert.are.equal(200000, r.down_size)
+  end)
+
+  it("speaks TLS with SNI and verifies the peer's certificate", function()
+    local r = case("case=send&path=/cl&scheme=https&host=localhost&peer=" .. tls)
+    assert.are.equal(200, r.status, r.message)
+    assert.are.equal("over tls", r.body)
+    local _, body = runner.request(driver, "GET", "/t?case=send&path=/cl&scheme=https&host=localhost&peer=" .. bad_tls)
+    r = cjson.decode(body)
+    assert.are.equal("SSLError", r.code)
+    assert.matches("SSL error talking to localhost", r.message)
+    _, body = runner.request(driver, "GET", "/t?case=send&path=/cl&scheme=https&host=localhost&verify=0&peer=" .. bad_tls)
+    r = cjson.decode(body)
+    assert.are.equal("over unverified tls", r.body)
   end)
 
   it("fails with the curl transport's error codes", function()

@@ -14,8 +14,10 @@ end
 local cases = {}
 
 function cases.send(args)
-  local t = ngx_transport.new { timeout = tonumber(args.timeout), connect_timeout = 2 }
-  local url = (args.scheme or "http") .. "://127.0.0.1:" .. args.peer .. (args.path or "/")
+  local t = ngx_transport.new { timeout = tonumber(args.timeout), connect_timeout = 2,
+                                verify_tls = args.verify ~= "0" }
+  local url = (args.scheme or "http") .. "://" .. (args.host or "127.0.0.1") .. ":" .. args.peer
+    .. (args.path or "/")
   return outcome(t:send { method = args.method or "GET", url = url, body = args.body,
                           headers = { ["X-Test"] = "yes" } })
 end
