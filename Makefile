@@ -6,6 +6,7 @@
 #   make demo         the main job: the tutorial against personalize-local
 #   make models       regenerate lua/personalize/models/ from ../shared/aws-models
 #   make bench        benchmarks that print ratios against a baseline
+#   make bench-profile instruction counts of the hot paths (callgrind)
 #   make deps         install Debian packages that are missing (idempotent)
 
 LUA        ?= lua5.4
@@ -41,7 +42,7 @@ SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
 BUSTED   ?= /usr/bin/busted
 
-.PHONY: all test test-one deps models demo bench bench-one clean lint data
+.PHONY: all test test-one deps models demo bench bench-one bench-profile clean lint data
 
 all: $(CORE)
 
@@ -91,6 +92,12 @@ bench: deps
 
 bench-one: $(CORE) build/bench/sign_loop
 	$(SPEC_ENV) $(LUA) bench/run.lua
+
+# Instructions per signed request, per core.http POST and per full
+# get_recommendations under valgrind's callgrind (bench/profile.sh; ~1 min
+# per interpreter). Not part of `bench`: counts, not timings.
+bench-profile: $(CORE)
+	$(SPEC_ENV) sh bench/profile.sh $(LUA)
 
 clean:
 	rm -rf build
