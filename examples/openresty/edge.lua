@@ -29,10 +29,14 @@ local clients = {}        -- this worker's clients, made on first use
 local batchers = {}       -- "session\0user" -> { batcher =, used = }
 local stats = { accepted = 0, rejected = 0 }
 
+-- The worker's client for `service`, or nil and why (a missing region
+-- names the `env` directive to add).
 local function client(service)
   local c = clients[service]
   if not c then
-    c = personalize.client(service)   -- region, endpoint, keys: environment
+    local ok, made = pcall(personalize.client, service)   -- region, endpoint, keys: environment
+    if not ok then return nil, tostring(made) end
+    c = made
     clients[service] = c
   end
   return c
@@ -114,7 +118,9 @@ function _M.recommendations()
   if not n or n < 1 or n > _M.MAX_RESULTS or n % 1 ~= 0 then
     return fail(400, "BadRequest", "n must be a whole number from 1 to " .. _M.MAX_RESULTS)
   end
-  local res, err = client("personalize-runtime"):get_recommendations {
+  local runtime, cerr = client("personalize-runtime")
+  if not runtime then return fail(500, "Misconfigured", cerr) end
+  local res, err = runtime:get_recommendations {
     campaignArn = campaign, userId = user, numResults = n,
   }
   if not res then
@@ -138,7 +144,9 @@ local function batcher_for(session, user)
   local key = session .. "\0" .. user
   local b = batchers[key]
   if not b then
-    b = { batcher = personalize.events_batcher(client("personalize-events"), {
+    local events, err = client("personalize-events")
+    if not events then return nil, err end
+    b = { batcher = personalize.events_batcher(events, {
             trackingId = getenv("TRACKING_ID"), sessionId = session, userId = user }) }
     batchers[key] = b
   end
@@ -164,7 +172,9 @@ function _M.events()
         if k ~= "sessionId" and k ~= "userId" then event[k] = v end
       end
       event.eventType = event.eventType or "click"
-      local ok, err = batcher_for(session, user):put(event)
+      local batcher, berr = batcher_for(session, user)
+      if not batcher then return fail(500, "Misconfigured", berr) end
+      local ok, err = batcher:put(event)
       if ok then
         accepted = accepted + 1
       elseif err.code == "ParamValidation" then
