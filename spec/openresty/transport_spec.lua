@@ -29,6 +29,7 @@ worker_processes 1;
 pid logs/nginx.pid;
 error_log logs/error.log info;
 env AWS_EC2_METADATA_DISABLED;
+env AWS_CONTAINER_CREDENTIALS_FULL_URI;
 events { worker_connections 128; }
 http {
   access_log off;
@@ -70,6 +71,16 @@ http {
     location = /conn { content_by_lua_block { ngx.print(ngx.var.connection) } }
     location = /slow { content_by_lua_block { ngx.sleep(2); ngx.print("late") } }
     location = /status { content_by_lua_block { ngx.status = 503; ngx.print("busy") } }
+    location = /creds { content_by_lua_block {
+      ngx.shared.results:incr("creds_hits", 1, 0)
+      ngx.sleep(0.3)
+      ngx.print('{"AccessKeyId":"AKIDCONTAINER","SecretAccessKey":"container-secret","Token":"tok",'
+        .. '"Expiration":"2099-01-01T00:00:00Z"}') } }
+    location = /recommendations { content_by_lua_block {
+      local auth = ngx.req.get_headers()["authorization"] or ""
+      ngx.shared.results:set("last_auth_key", auth:match("Credential=([^/]+)") or "")
+      ngx.header["Content-Type"] = "application/json"
+      ngx.print('{"itemList":[{"itemId":"1"}],"recommendationId":"r"}') } }
   }
   server {
     listen 127.0.0.1:@TLS@ ssl;
@@ -99,7 +110,8 @@ describe("personalize.transport.ngx in nginx", function()
     assert(os.execute("mkdir -p " .. certs))
     make_certs(certs)
     ng = runner.start(conf(driver, peer, tls, bad_tls, certs), { ports = { driver, peer, tls, bad_tls },
-                                                               env = { AWS_EC2_METADATA_DISABLED = "true" } })
+      env = { AWS_EC2_METADATA_DISABLED = "true",
+              AWS_CONTAINER_CREDENTIALS_FULL_URI = "http://127.0.0.1:" .. peer .. "/creds" } })
   end)
   teardown(function()
     if ng then ng.stop() end
@@ -213,6 +225,14 @@ describe("personalize.transport.ngx in nginx", function()
     for i = 1, 5 do assert.are.equal("metadata service down", r.got[i]) end
   end)
 
+  it("fetches container credentials over cosockets once for concurrent calls", function()
+    local r = case("case=container")
+    assert.are.equal(1, r.hits)
+    for i = 1, 5 do assert.are.equal("1", r.items[i]) end
+    assert.are.equal("AKIDCONTAINER", r.key)
+    assert.are.equal("container-role", r.source)
+  end)
+
   it("is the client's transport inside nginx unless curl is asked for", function()
     local r = case("case=client")
     assert.are.equal("ngx", r.auto)
@@ -223,9 +243,15 @@ describe("personalize.transport.ngx in nginx", function()
     local r = case("case=no_region")
     assert.is_false(r.ok)
     assert.matches("env AWS_REGION;", r.message, 1, true)
-    r = case("case=no_credentials")
+    -- a second nginx whose workers see no container credentials either
+    local ports = { process.free_port(), process.free_port(), process.free_port(), process.free_port() }
+    local bare = runner.start(conf(ports[1], ports[2], ports[3], ports[4], certs),
+      { ports = ports, env = { AWS_EC2_METADATA_DISABLED = "true" } })
+    local _, body = runner.request(ports[1], "GET", "/t?case=no_credentials&peer=" .. ports[2])
+    bare.stop()
+    r = cjson.decode(body)
     assert.is_false(r.ok)
-    assert.are.equal("NoCredentialsError", r.code)
+    assert.are.equal("NoCredentialsError", r.code, r.message)
     assert.matches("env AWS_ACCESS_KEY_ID;", r.message, 1, true)
   end)
 end)

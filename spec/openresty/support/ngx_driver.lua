@@ -90,6 +90,29 @@ function cases.no_region()
   return { ok = ok, message = tostring(err) }
 end
 
+-- Five requests of one worker, each with its own client, need container
+-- credentials at once: the container endpoint is asked once.
+function cases.container(args)
+  local threads, items = {}, {}
+  local c
+  for i = 1, 5 do
+    threads[i] = ngx.thread.spawn(function()
+      c = require("personalize").client("personalize-runtime", {
+        region = "eu-central-1", endpoint = "http://127.0.0.1:" .. args.peer })
+      local res, err = c:get_recommendations { campaignArn = "arn:aws:personalize:eu-central-1:1:campaign/x",
+                                               userId = "u" .. i }
+      return res and res.itemList[1].itemId or tostring(err)
+    end)
+  end
+  for i = 1, 5 do
+    local _, v = ngx.thread.wait(threads[i])
+    items[i] = v
+  end
+  return { hits = ngx.shared.results:get("creds_hits"), items = items,
+           key = ngx.shared.results:get("last_auth_key"),
+           source = require("personalize.credentials").source(c._credentials) }
+end
+
 function cases.no_credentials(args)
   local c = require("personalize").client("personalize-runtime", {
     region = "us-east-1", endpoint = "http://127.0.0.1:" .. args.peer })
