@@ -417,11 +417,13 @@ function Transport:blocking()
   return self.curl
 end
 
--- Sleeps without blocking the worker where nginx allows it.
+-- Sleeps without blocking the worker where nginx allows it; blocks at
+-- startup and in plain Lua; returns at once in the other nginx phases
+-- (log, filters...), where a request would otherwise stall the worker.
 function Transport.sleep(seconds)
-  local _, yieldable = _M.phase()
+  local phase, yieldable = _M.phase()
   if yieldable then return ngx.sleep(seconds) end
-  return core.sleep(seconds)
+  if phase == nil or STARTUP[phase] then return core.sleep(seconds) end
 end
 
 Transport.now = core.now
@@ -476,6 +478,11 @@ function Shared:get()
   if how == "fresh" then return c end
   if self.busy then
     if c then return c end                      -- someone refreshes; these still serve
+    local phase, yieldable = _M.phase()
+    if phase and not yieldable then
+      return nil, fmt("credentials are being fetched by another request and nginx's %s phase cannot wait",
+        phase), "CredentialRetrievalError"
+    end
     local generation, waited = self.generation, 0
     while self.busy and waited < _M.LOCK_WAIT do
       Transport.sleep(_M.LOCK_POLL)
