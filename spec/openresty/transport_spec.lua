@@ -69,6 +69,10 @@ http {
       ngx.say(require("cjson").encode { method = ngx.req.get_method(), body = ngx.req.get_body_data(),
         host = h.host, ua = h["user-agent"], test = h["x-test"], length = h["content-length"] }) } }
     location = /conn { content_by_lua_block { ngx.print(ngx.var.connection) } }
+    location = /flaky { content_by_lua_block {
+      -- answers the first request of a connection; closes on the next one
+      if ngx.var.connection_requests ~= "1" then return ngx.exit(444) end
+      ngx.header["Content-Length"] = 2; ngx.print("ok") } }
     location = /slow { content_by_lua_block { ngx.sleep(2); ngx.print("late") } }
     location = /status { content_by_lua_block { ngx.status = 503; ngx.print("busy") } }
     location = /creds { content_by_lua_block {
@@ -163,6 +167,14 @@ describe("personalize.transport.ngx in nginx", function()
     local r = case("case=reuse")
     assert.are.equal(r.first, r.second)
     assert.are.equal(r.first, r.third)
+  end)
+
+  it("sends again on a new connection when the pooled one was closed by the peer", function()
+    local r = case("case=oneshot")
+    assert.are.same({ "200 ok", "200 ok", "200 ok" }, r.results)
+    local _, retries = ng.log():gsub("was closed %(closed%); sending again on a new one", "")
+    -- requests 2 and 3 (and 1 when it got a connection earlier cases pooled)
+    assert.is_true(retries >= 2, ("%d retries"):format(retries))
   end)
 
   it("sends a region of body_file and writes response_file", function()

@@ -387,7 +387,10 @@ function Transport:send(req)
     local err, stage, reused = headers, body, reusable
     local stale = (stage == "send" or stage == "head") and (reused or 0) > 0
       and err ~= "timeout" and try == 1
-    if not stale then
+    if stale then
+      ngx.log(ngx.INFO, "personalize: a pooled connection to ", host, " was closed (", tostring(err),
+        "); sending again on a new one")
+    else
       if stage == "connect" then
         if err == "timeout" then return failure("ConnectTimeoutError", host, err) end
         if type(err) == "string" and find(err, "no resolver", 1, true) then

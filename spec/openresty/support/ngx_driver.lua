@@ -33,6 +33,16 @@ function cases.reuse(args)
   return { first = a, second = b, third = c, status = s }
 end
 
+function cases.oneshot(args)
+  local t = ngx_transport.new {}
+  local results = {}
+  for i = 1, 3 do
+    local status, headers, body = t:send { method = "GET", url = "http://127.0.0.1:" .. args.peer .. "/flaky" }
+    results[i] = status and (status .. " " .. body) or (headers .. ": " .. body)
+  end
+  return { results = results }
+end
+
 function cases.files(args)
   local t = ngx_transport.new {}
   local dir = args.dir
