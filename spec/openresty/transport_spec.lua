@@ -81,6 +81,8 @@ http {
       ngx.print('{"AccessKeyId":"AKIDCONTAINER","SecretAccessKey":"container-secret","Token":"tok",'
         .. '"Expiration":"2099-01-01T00:00:00Z"}') } }
     location = /recommendations { content_by_lua_block {
+      ngx.req.read_body()
+      if (ngx.req.get_body_data() or ""):find('"userId":"slow', 1, true) then ngx.sleep(0.4) end
       local auth = ngx.req.get_headers()["authorization"] or ""
       ngx.shared.results:set("last_auth_key", auth:match("Credential=([^/]+)") or "")
       ngx.header["Content-Type"] = "application/json"
@@ -243,6 +245,15 @@ describe("personalize.transport.ngx in nginx", function()
     for i = 1, 5 do assert.are.equal("1", r.items[i]) end
     assert.are.equal("AKIDCONTAINER", r.key)
     assert.are.equal("container-role", r.source)
+  end)
+
+  it("runs client:map on ngx.threads, the calls at once", function()
+    local r = case("case=map")
+    assert.are.equal(0, r.failed)
+    assert.are.equal(6, r.count)
+    assert.is_true(r.took < 1.2, ("six 0.4 s calls took %.2f s"):format(r.took))
+    assert.are.equal("ParamValidation", r.invalid)
+    assert.are.equal("stop here", r.raised)
   end)
 
   it("is the client's transport inside nginx unless curl is asked for", function()

@@ -23,6 +23,8 @@
 -- falls back to the blocking curl transport; in every other phase it
 -- fails with a message naming the phases that work.
 --
+-- t:run_workers(n, worker): personalize.fanout's hook (client:map), ngx.threads.
+--
 -- _M.credentials(provider, cfg, region): one credentials provider per
 -- worker for each profile and region, refreshed by one request at a time
 -- (see shared_credentials below). Nothing here touches `ngx` at require
@@ -35,6 +37,7 @@ local concat = table.concat
 local fmt, lower, sub, find = string.format, string.lower, string.sub, string.find
 local io_open = io.open
 local floor, min = math.floor, math.min
+local unpack_list = table.unpack or unpack  -- luacheck: compat
 
 local _M = {}
 
@@ -405,6 +408,40 @@ function Transport:send(req)
       end
       return io_failure(host, err)
     end
+  end
+end
+
+-- personalize.fanout's hook: runs worker() in n light threads (ngx.thread)
+-- and returns when all have returned; the first error any raised stops the
+-- others and is raised again. Where threads cannot run (startup, plain
+-- Lua) worker() runs once, taking every item itself.
+function Transport.run_workers(_, n, worker)
+  local _, yieldable = _M.phase()
+  if not yieldable or n <= 1 then return worker() end
+  local threads, left = {}, n
+  for i = 1, n do
+    threads[i] = ngx.thread.spawn(function()
+      local ok, err = pcall(worker)
+      return i, ok, err
+    end)
+  end
+  local first_error = nil
+  while left > 0 do
+    local waiting = {}
+    for i = 1, n do
+      if threads[i] then waiting[#waiting + 1] = threads[i] end
+    end
+    local ran, i, ok, err = ngx.thread.wait(unpack_list(waiting))
+    if not ran then first_error = first_error or tostring(i); break end
+    threads[i] = nil
+    left = left - 1
+    if not ok then first_error = err; break end
+  end
+  if first_error ~= nil then
+    for i = 1, n do
+      if threads[i] then ngx.thread.kill(threads[i]) end
+    end
+    error(first_error, 0)
   end
 end
 

@@ -123,6 +123,27 @@ function cases.container(args)
            source = require("personalize.credentials").source(c._credentials) }
 end
 
+-- Six slow calls with concurrency 6 take about as long as one.
+function cases.map(args)
+  local c = require("personalize").client("personalize-runtime", {
+    region = "us-east-1", endpoint = "http://127.0.0.1:" .. args.peer,
+    credentials = { access_key_id = "AKIDMAP", secret_access_key = "secret" } })
+  local params = {}
+  for i = 1, 6 do
+    params[i] = { campaignArn = "arn:aws:personalize:us-east-1:1:campaign/x", userId = "slow" .. i }
+  end
+  ngx.update_time()
+  local started = ngx.now()
+  local results, failed = c:map("get_recommendations", params, { concurrency = 6 })
+  ngx.update_time()
+  local took = ngx.now() - started
+  local bad = c:map("get_recommendations", { { userId = 5, unknownMember = true } })
+  local ok, err = pcall(c.map, c, "get_recommendations", params,
+    { concurrency = 3, on_progress = function() error("stop here", 0) end })
+  return { failed = failed, count = #results, took = took, invalid = bad[1].code,
+           raised = not ok and tostring(err) or nil }
+end
+
 function cases.no_credentials(args)
   local c = require("personalize").client("personalize-runtime", {
     region = "us-east-1", endpoint = "http://127.0.0.1:" .. args.peer })
