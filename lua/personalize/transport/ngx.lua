@@ -27,7 +27,7 @@
 --
 -- _M.credentials(provider, cfg, region): one credentials provider per
 -- worker for each profile and region, refreshed by one request at a time
--- (see shared_credentials below). Nothing here touches `ngx` at require
+-- (see "Credentials shared by the worker's clients" below). Nothing here touches `ngx` at require
 -- time, so the module loads in plain Lua as well.
 local core = require "personalize.core"
 
