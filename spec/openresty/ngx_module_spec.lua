@@ -65,6 +65,17 @@ describe("personalize.transport.ngx outside nginx", function()
     assert.are.equal("AKIDSHARED", a:get().access_key_id)
     assert.are.equal("AKIDSHARED", b:get().access_key_id)
     assert.are.equal(1, calls)
+    -- a refresh is due (12 minutes left) while another request refreshes:
+    -- the keys still valid are used, nothing is fetched
+    local core = require "personalize.core"
+    inner.cached = { access_key_id = "AKIDOLD", expiration = core.time() + 12 * 60 }
+    a.busy = true
+    assert.are.equal("AKIDOLD", a:get().access_key_id)
+    assert.are.equal(1, calls)
+    -- nobody refreshes: this request does
+    a.busy = false
+    assert.are.equal("AKIDSHARED", a:get().access_key_id)
+    assert.are.equal(2, calls)
     local explicit = { name = "options" }
     assert.are.equal(explicit, ngx_transport.credentials(explicit, cfg, "eu-west-1"))
   end)
