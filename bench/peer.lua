@@ -10,7 +10,8 @@
 --
 -- Both answer POST /recommendations (restJson1, get_recommendations) with
 -- a small itemList. The "lua" peer also serves:
---   GET  /__stats  {"count":N,"max_inflight":M,"users":{"<userId>":attempts}}
+--   GET  /__stats  {"count":N,"max_inflight":M,"connections":C (distinct ones
+--                  that carried requests),"users":{"<userId>":attempts},"log":[...]}
 --   POST /__reset  forgets the counters
 -- and plays a script chosen by the request's userId:
 --   "fail-<n>-<id>"  answers 503 ServiceUnavailable to the first n attempts
@@ -60,7 +61,7 @@ end
 
 -- The Lua of the "lua" peer's worker (LuaJIT inside nginx).
 local PEER_LUA = [=[
-local _M = { inflight = 0, max_inflight = 0, count = 0, users = {}, log = {} }
+local _M = { inflight = 0, max_inflight = 0, count = 0, users = {}, log = {}, conns = {}, nconns = 0 }
 local BODY = %q
 function _M.serve()
   ngx.req.read_body()
@@ -70,6 +71,8 @@ function _M.serve()
   local attempt = (_M.users[user] or 0) + 1
   _M.users[user] = attempt
   if #_M.log < 1000 then _M.log[#_M.log + 1] = user end
+  local conn = ngx.var.connection
+  if not _M.conns[conn] then _M.conns[conn] = true; _M.nconns = _M.nconns + 1 end
   _M.inflight = _M.inflight + 1
   if _M.inflight > _M.max_inflight then _M.max_inflight = _M.inflight end
   local ms = tonumber(user:match("^slow%%-(%%d+)%%-"))
@@ -107,11 +110,12 @@ function _M.stats()
   ngx.header["Content-Type"] = "application/json"
   local log = {}
   for i, u in ipairs(_M.log) do log[i] = string.format("%%q", u) end
-  ngx.print(string.format('{"count":%%d,"max_inflight":%%d,"inflight":%%d,"users":{%%s},"log":[%%s]}',
-    _M.count, _M.max_inflight, _M.inflight, table.concat(parts, ","), table.concat(log, ",")))
+  ngx.print(string.format('{"count":%%d,"max_inflight":%%d,"inflight":%%d,"connections":%%d,"users":{%%s},"log":[%%s]}',
+    _M.count, _M.max_inflight, _M.inflight, _M.nconns, table.concat(parts, ","), table.concat(log, ",")))
 end
 function _M.reset()
   _M.inflight, _M.max_inflight, _M.count, _M.users, _M.log = 0, 0, 0, {}, {}
+  _M.conns, _M.nconns = {}, 0
   ngx.print("ok")
 end
 return _M

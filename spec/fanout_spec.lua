@@ -136,6 +136,22 @@ describe("personalize.fanout", function()
     assert.is_true(elapsed < 0.8, ("took %.2f s"):format(elapsed))
   end)
 
+  it("keeps its connections alive within a run and from one run to the next", function()
+    local users = {}
+    for i = 1, 48 do users[i] = "slow-5-u" .. i end
+    local c = client()
+    for _ = 1, 3 do
+      local _, failed = c:map("get_recommendations", params_for(users), { concurrency = 6 })
+      assert.equal(0, failed)
+    end
+    local s = stats()
+    assert.equal(3 * 48, s.count)
+    assert.equal(6, s.max_inflight)
+    assert.is_true(s.connections <= 6, s.connections .. " connections for 6 in flight")
+    -- The transport lends one spare handle per request in flight.
+    assert.is_true(#c.transport._spare <= 6)
+  end)
+
   it("concurrency = 1 sends one request at a time", function()
     local users = {}
     for i = 1, 6 do users[i] = "slow-10-u" .. i end
