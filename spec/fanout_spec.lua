@@ -298,6 +298,26 @@ describe("personalize.fanout", function()
       assert.equal("P-c", results[3].recommendationId)
     end)
 
+    it("retry through the fan-out's back-off with nothing in flight", function()
+      local log, seen = {}, {}
+      local t = plain_transport(log)
+      local send = t.send
+      t.send = function(self, req)
+        local user = req.body:match('"userId":"([^"]*)"')
+        seen[user] = (seen[user] or 0) + 1
+        if user == "flaky" and seen[user] == 1 then
+          return 503, { ["x-amzn-errortype"] = "ServiceUnavailable" }, '{"message":"later"}'
+        end
+        return send(self, req)
+      end
+      local c = client{ transport = t }
+      local results, failed = c:map("get_recommendations", params_for{ "flaky", "b" })
+      assert.equal(0, failed)
+      assert.equal("P-flaky", results[1].recommendationId)
+      assert.equal(1, results[1].ResponseMetadata.RetryAttempts)
+      assert.equal(2, seen.flaky)
+    end)
+
     it("use run_workers when the transport has it (the OpenResty hook)", function()
       local log, calls = {}, {}
       local t = plain_transport(log)

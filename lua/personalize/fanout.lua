@@ -192,10 +192,9 @@ function Run:dispatch()
   end
 end
 
--- Wakes the calls whose back-off is over; returns the earliest wake-up
--- time of the others (or nil).
+-- Wakes the calls whose back-off is over.
 function Run:wake()
-  local s, t, next_at = self.sleepers, now(), nil
+  local s, t = self.sleepers, now()
   local k = 1
   while k <= #s do
     local sl = s[k]
@@ -205,9 +204,16 @@ function Run:wake()
       self.active = self.active + 1
       self:resume(sl.i)
     else
-      if not next_at or sl.at < next_at then next_at = sl.at end
       k = k + 1
     end
+  end
+end
+
+-- The earliest wake-up time of the calls in back-off, or nil.
+function Run:next_wake()
+  local next_at
+  for _, sl in ipairs(self.sleepers) do
+    if not next_at or sl.at < next_at then next_at = sl.at end
   end
   return next_at
 end
@@ -235,17 +241,21 @@ function Run:loop()
       self:start(next_item)
       next_item = next_item + 1
     end
-    local next_at = self:wake()
+    self:wake()
     self:dispatch()
     if self.done >= self.total then break end
+    local next_at = self:next_wake()  -- after dispatch: a sent call may be in back-off now
     if self.inflight > 0 then
       local wait = 1
       if next_at then wait = next_at - now() end
       if wait < 0 then wait = 0 elseif wait > 1 then wait = 1 end
       self:collect(wait)
-    elseif next_at and self.sendq.first > self.sendq.last
-        and (next_item > self.total or self.active >= self.concurrency) then
-      -- Only back-offs left to wait for.
+    elseif next_item > self.total or self.active >= self.concurrency then
+      -- Nothing in flight and no new call may start: only back-offs are
+      -- left to wait for (anything else would be a bookkeeping bug).
+      if not next_at then
+        error("personalize.fanout: internal error: calls left but nothing to wait for", 0)
+      end
       local wait = next_at - now()
       if wait > 0 then core.sleep(wait) end
     end
