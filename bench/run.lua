@@ -7,8 +7,9 @@
 --      sigv4.sign{} against bench/sign_loop.c (the same OpenSSL work in a
 --      C loop) and botocore's SigV4Auth (bench/botocore_sign.py).
 --   2. Sequential get_recommendations over keep-alive loopback against a
---      static nginx endpoint, against `wrk -t1 -c1` (same request) and
---      boto3 (bench/boto3_calls.py); core.http alone shows the transport.
+--      static nginx endpoint, against `wrk -t1 -c1` (same request), boto3
+--      (bench/boto3_calls.py) and the curl CLI reusing its connection;
+--      core.http alone shows the transport.
 --   3. Fan-out: 2,000 get_recommendations to a peer that answers after
 --      5 ms, client:map at concurrency 32 against the same calls one by one.
 --   4. Memory: the Lua heap after require "personalize" and one client of
@@ -149,9 +150,23 @@ local function bench_sequential()
     f:write("wrk.method = \"POST\"\nwrk.body = '", BODY, "'\n",
             "wrk.headers[\"Content-Type\"] = \"application/json\"\n")
     f:close()
-    local use_wrk = have("wrk")
-    local client_best, raw_best, wrk_best = math.huge, math.huge, nil
+    -- The curl CLI, one process reusing its connection (the issue's other
+    -- reference): a config file with the request once and the URL n times.
+    local cfg = peer.dir .. "/curl.cfg"
+    f = assert(io.open(cfg, "w"))
+    f:write("silent\nheader = \"Content-Type: application/json\"\n",
+            "data = \"", (BODY:gsub('"', '\\"')), "\"\n")
+    for _ = 1, calls do f:write("url = \"", url, "\"\n") end
+    f:close()
+    local use_wrk, use_curl = have("wrk"), have("curl")
+    local client_best, raw_best, wrk_best, curl_best = math.huge, math.huge, nil, math.huge
     for _ = 1, 3 do
+      if use_curl then
+        local t0 = now()
+        os.execute("curl -K " .. cfg .. " >/dev/null 2>&1")
+        local t = (now() - t0) / calls * 1e9
+        if t < curl_best then curl_best = t end
+      end
       local t = best_ns(calls, 1, function() client:get_recommendations(PARAMS) end)
       if t < client_best then client_best = t end
       t = best_ns(calls, 1, function() h:request(raw_req) end)
@@ -170,12 +185,15 @@ local function bench_sequential()
       wrk_best and "baseline" or "(wrk not installed: make deps)")
     line("boto3", boto_us and fmt("%.0f", 1e6 / boto_us) or "-", "req/s",
       boto_us and fmt("(%.0f us a call)", boto_us) or "(boto3 not importable)")
+    line("curl CLI, connection reused", use_curl and fmt("%.0f", 1e9 / curl_best) or "-", "req/s",
+      use_curl and wrk_best and fmt("%.0f%% of wrk (libcurl + the CLI)", 1e9 / curl_best / wrk_best * 100) or "")
     line("core.http alone (transport)", fmt("%.0f", 1e9 / raw_best), "req/s",
       wrk_best and fmt("%.0f%% of wrk", 1e9 / raw_best / wrk_best * 100) or "")
     line("client:get_recommendations", fmt("%.0f", rate), "req/s",
       fmt("(%.1f us a call) ", client_best / 1000)
       .. (wrk_best and fmt("%.0f%% of wrk", rate / wrk_best * 100) or "")
-      .. (boto_us and fmt(", %.1fx boto3", rate / (1e6 / boto_us)) or ""))
+      .. (boto_us and fmt(", %.1fx boto3", rate / (1e6 / boto_us)) or "")
+      .. (use_curl and fmt(", %.1fx the curl CLI", rate / (1e9 / curl_best)) or ""))
   end)
   peer.stop()
   if not ok then error(err, 0) end
