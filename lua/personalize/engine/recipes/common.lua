@@ -3,7 +3,7 @@
 -- core, and the walk that turns ranked candidates into a response.
 --
 --   local ix = common.index(data)            -- see below
---   local nb = common.neighbors(ix, opts)    -- { k =, nbr = {...}, sim = {...} }
+--   local nb = common.neighbors(ix, opts)    -- { off =, nbr =, sim = } (compressed rows)
 --   local list = common.pick(request, iterate) -- { { itemId =, score = }, ... }
 --
 -- Item and user ids are strings; indexes are 1-based positions in the
@@ -120,9 +120,31 @@ function _M.popular(ix)
   return order
 end
 
+-- Compressed rows from core.recs_neighbors' k slots per entity: entity
+-- i's neighbours are nbr[off[i] .. off[i+1]-1] (best first), with their
+-- similarities in sim (rounded to `digits`), or no sim when digits is false.
+function _M.compact(nbr, sim, n, k, digits)
+  local off, out_n, out_s = {}, {}, digits ~= false and {} or nil
+  local p = 1
+  for i = 1, n do
+    off[i] = p
+    local base = (i - 1) * k
+    for m = 1, k do
+      local j = nbr[base + m]
+      if not j or j == 0 then break end
+      out_n[p] = j
+      if out_s then out_s[p] = _M.round(sim[base + m], digits or 4) end
+      p = p + 1
+    end
+  end
+  off[n + 1] = p
+  return { off = off, nbr = out_n, sim = out_s }
+end
+
 -- The k nearest items of every item from the users they share, through
--- core.recs_neighbors (opts: k, alpha, beta, gamma, min_count, weighted).
--- Returns { k =, nbr = { item index or 0, ... }, sim = { rounded, ... } }.
+-- core.recs_neighbors (opts: k, alpha, beta, gamma, min_count, weighted,
+-- digits (false: no similarities kept)). Returns compressed rows
+-- { off =, nbr =, sim = } (see compact).
 function _M.neighbors(ix, opts)
   local ent, feat, w = {}, {}, nil
   if opts.weighted then w = {} end
@@ -134,11 +156,10 @@ function _M.neighbors(ix, opts)
       if w then w[r] = hist_w[p] end
     end
   end
-  local k = opts.k
-  if #ent == 0 then return { k = k, nbr = {}, sim = {} } end
-  local nbr, sim = core.recs_neighbors(ent, feat, w, #ix.items, k, opts)
-  for i = 1, #sim do sim[i] = _M.round(sim[i], opts.digits or 5) end
-  return { k = k, nbr = nbr, sim = sim }
+  local n = #ix.items
+  if n == 0 then return { off = { 1 }, nbr = {}, sim = {} } end
+  local nbr, sim = core.recs_neighbors(ent, feat, w, n, opts.k, opts)
+  return _M.compact(nbr, sim, n, opts.k, opts.digits)
 end
 
 -- Walks candidates in order and keeps those the request allows.
@@ -259,13 +280,24 @@ function _M.item_tokens(items)
 end
 
 -- The k most similar items of each item by the cosine of TF-IDF vectors:
--- { ids =, k =, nbr =, sim = }, or nil when there is no metadata.
+-- { ids =, off =, nbr = } (compressed rows, no similarities), or nil when
+-- there is no metadata.
 function _M.metadata_neighbors(items, k)
   local tk = _M.item_tokens(items)
   if not tk then return nil end
   local nbr, sim = core.recs_neighbors(tk.ent, tk.feat, tk.weight, #tk.ids, k, { alpha = 0.5, beta = 0.5 })
-  for i = 1, #sim do sim[i] = _M.round(sim[i], 5) end
-  return { ids = tk.ids, k = k, nbr = nbr, sim = sim }
+  local rows = _M.compact(nbr, sim, #tk.ids, k, false)
+  rows.ids = tk.ids
+  return rows
+end
+
+-- Walks row j of compressed rows: emit(neighbour index) until it returns true.
+function _M.each_neighbor(model, j, emit)
+  local off, nbr = model.off, model.nbr
+  for p = off[j], off[j + 1] - 1 do
+    if emit(nbr[p]) then return true end
+  end
+  return false
 end
 
 -- The string id of a request field, or nil.

@@ -35,21 +35,19 @@ local function reverse(model)
   local d = derived[model]
   if d then return d end
   local rev, users_of = {}, {}
-  local k, nbr, sim = model.k, model.nbr, model.sim
+  local off, nbr, sim = model.off, model.nbr, model.sim
   for i = 1, #model.items do
-    local base = (i - 1) * k
-    for m = 1, k do
-      local j = nbr[base + m]
-      if not j or j == 0 then break end
+    for q = off[i], off[i + 1] - 1 do
+      local j = nbr[q]
       local r = rev[j]
       if not r then r = {}; rev[j] = r end
       r[#r + 1] = i
-      r[#r + 1] = sim[base + m]
+      r[#r + 1] = sim[q]
     end
   end
-  local hist, off = model.hist, model.hist_off
+  local hist, hist_off = model.hist, model.hist_off
   for u = 1, #model.users do
-    for p = off[u], off[u + 1] - 1 do
+    for p = hist_off[u], hist_off[u + 1] - 1 do
       local i = hist[p]
       local l = users_of[i]
       if not l then l = {}; users_of[i] = l end

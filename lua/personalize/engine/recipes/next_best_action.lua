@@ -83,9 +83,8 @@ function _M.train(data)
   end
   hist_off[#users + 1] = #hist + 1
   local k = _M.NEIGHBORS
-  local nbr, sim = {}, {}
-  if #ent > 0 then nbr, sim = core.recs_neighbors(ent, feat, nil, #actions, k, { alpha = 0.5, beta = 0.5 }) end
-  for i = 1, #sim do sim[i] = common.round(sim[i], 4) end
+  local nbr, sim = core.recs_neighbors(ent, feat, nil, #actions, k, { alpha = 0.5, beta = 0.5 })
+  local related = common.compact(nbr, sim, #actions, k, 4)
   local expires, repeat_days = {}, {}
   for j = 1, #actions do expires[j], repeat_days[j] = 0, 0 end
   if acts then
@@ -99,7 +98,7 @@ function _M.train(data)
     end
   end
   return { recipe = _M.name, version = _M.MODEL_VERSION, actions = actions, rate = rate, now = now,
-           expires = expires, repeat_days = repeat_days, k = k, nbr = nbr, sim = sim,
+           expires = expires, repeat_days = repeat_days, off = related.off, nbr = related.nbr, sim = related.sim,
            users = users, hist_off = hist_off, hist = hist, hist_time = hist_time }
 end
 
@@ -127,13 +126,13 @@ function _M.recommend(model, request)
     local j = d.action[common.id(id) or ""]
     if j then took[j] = model.now end
   end
-  local rel, best, k = {}, 0, model.k
-  for j in pairs(took) do
-    local base = (j - 1) * k
-    for m = 1, k do
-      local n = model.nbr[base + m]
-      if not n or n == 0 then break end
-      rel[n] = (rel[n] or 0) + model.sim[base + m]
+  local rel, best, order = {}, 0, {}
+  for j in pairs(took) do order[#order + 1] = j end
+  sort(order)   -- a fixed order of additions: the same sums every time
+  for _, j in ipairs(order) do
+    for q = model.off[j], model.off[j + 1] - 1 do
+      local n = model.nbr[q]
+      rel[n] = (rel[n] or 0) + model.sim[q]
       if rel[n] > best then best = rel[n] end
     end
   end

@@ -7,7 +7,7 @@
 -- Every string or number column of the items dataset but ITEM_ID and
 -- CREATION_TIMESTAMP gives tokens: each "|"-separated value ("GENRES=drama")
 -- and, for values with spaces, each word ("TITLE~dumbo"). Items are
--- TF-IDF vectors of their tokens; neighbours are the K = 100 best by
+-- TF-IDF vectors of their tokens; neighbours are the K = 50 best by
 -- cosine (core.recs_neighbors). Past them, and for an item without
 -- metadata, the popular items of the interactions fill the list.
 local common = require "personalize.engine.recipes.common"
@@ -16,7 +16,7 @@ local sims = require "personalize.engine.recipes.sims"
 local ipairs, error = ipairs, error
 local min = math.min
 
-local _M = { name = "aws-semantic-similarity", MODEL_VERSION = 1, NEIGHBORS = 100 }
+local _M = { name = "aws-semantic-similarity", MODEL_VERSION = 1, NEIGHBORS = 50 }
 
 function _M.train(data)
   local meta = common.metadata_neighbors(data.items, _M.NEIGHBORS)
@@ -26,24 +26,17 @@ function _M.train(data)
   local ix = common.index(data)
   local popular, top = common.popular(ix), {}
   for r = 1, min(#popular, 500) do top[r] = ix.items[popular[r]] end
-  return { recipe = _M.name, version = _M.MODEL_VERSION, items = meta.ids, k = meta.k,
-           nbr = meta.nbr, sim = meta.sim, popular_ids = top }
+  return { recipe = _M.name, version = _M.MODEL_VERSION, items = meta.ids, off = meta.off,
+           nbr = meta.nbr, popular_ids = top }
 end
 
 function _M.recommend(model, request)
   request = request or {}
   local id = common.id(request.itemId)
   local j = id and sims.item_index(model)[id]
-  local items, k = model.items, model.k
+  local items = model.items
   return common.pick(request, function(emit)
-    if j then
-      local base = (j - 1) * k
-      for m = 1, k do
-        local n = model.nbr[base + m]
-        if not n or n == 0 then break end
-        if emit(items[n]) then return end
-      end
-    end
+    if j and common.each_neighbor(model, j, function(n) return emit(items[n]) end) then return end
     for _, p in ipairs(model.popular_ids) do
       if p ~= id and emit(p) then return end
     end

@@ -4,78 +4,75 @@
 --   local model = similar_items.train(data, config)
 --   local list = similar_items.recommend(model, request)  -- request.itemId
 --
--- For each item, its co-occurrence neighbours (aws-sims' model, cosine,
--- at least one shared user) and its metadata neighbours (TF-IDF cosine of
--- the items dataset, as aws-semantic-similarity) are each scaled by their
--- best value and blended: (1 - w) * co-occurrence + w * metadata, with
--- w = 0.3, or 1 for items without interactions (new items still get
--- similar items). The 50 best are kept. Without an items dataset this is
--- plain co-occurrence. Past the list, the popular items fill in.
+-- Each item is one vector made of two blocks: its users (each weighing
+-- sqrt(1 - w) / sqrt(number of its users)) and the TF-IDF tokens of its
+-- metadata (as aws-semantic-similarity, scaled to length sqrt(w)). The dot
+-- product of two such vectors is (1 - w) * cosine of users + w * cosine of
+-- metadata, so one pass of core.recs_neighbors blends them; w = 0.3. An
+-- item without interactions still has its metadata block: new items get
+-- similar items. Without an items dataset this is the cosine of users.
+-- The 50 best neighbours are kept; past them, and for an unknown item,
+-- the popular items fill in.
 local common = require "personalize.engine.recipes.common"
 local sims = require "personalize.engine.recipes.sims"
+local core = require "personalize.core"
 
-local ipairs, pairs = ipairs, pairs
-local min = math.min
+local ipairs, sqrt = ipairs, math.sqrt
 local sort = table.sort
 
 local _M = { name = "aws-similar-items", MODEL_VERSION = 1, NEIGHBORS = 50, METADATA_WEIGHT = 0.3 }
 
--- { [id] = scaled value } of the k-list of entity j.
-local function scaled(ids, k, nbr, sim, j, factor, into)
-  local base = (j - 1) * k
-  local top = sim[base + 1]
-  if not top or top <= 0 then return end
-  for m = 1, k do
-    local n = nbr[base + m]
-    if not n or n == 0 then break end
-    local id = ids[n]
-    into[id] = (into[id] or 0) + factor * sim[base + m] / top
-  end
-end
-
 function _M.train(data)
-  local co = sims.cooccurrence(data, { solutionConfig = { algorithmHyperParameters = {
-    popularity_discount_factor = "0.5", min_cointeraction_count = "1" } } }, _M.name)
-  local meta = common.metadata_neighbors(data.items, 100)
+  local ix = common.index(data)
+  local tk = common.item_tokens(data.items)
+  -- the catalogue: items with interactions or metadata
   local all, seen = {}, {}
-  for _, id in ipairs(co.items) do seen[id] = true; all[#all + 1] = id end
-  local meta_index = {}
-  if meta then
-    for j, id in ipairs(meta.ids) do
-      meta_index[id] = j
+  for _, id in ipairs(ix.items) do seen[id] = true; all[#all + 1] = id end
+  if tk then
+    for _, id in ipairs(tk.ids) do
       if not seen[id] then seen[id] = true; all[#all + 1] = id end
     end
   end
   sort(all)
   local index = {}
   for j, id in ipairs(all) do index[id] = j end
-  local co_index = sims.item_index(co)
-  local k = _M.NEIGHBORS
-  local nbr, sim = {}, {}
-  for j, id in ipairs(all) do
-    local vals = {}
-    local cj, mj = co_index[id], meta_index[id]
-    local w = cj and _M.METADATA_WEIGHT or 1
-    if cj then scaled(co.items, co.k, co.nbr, co.sim, cj, 1 - w, vals) end
-    if mj then scaled(meta.ids, meta.k, meta.nbr, meta.sim, mj, w, vals) end
-    local list = {}
-    for other, v in pairs(vals) do
-      if other ~= id then list[#list + 1] = { other, v } end
-    end
-    sort(list, function(a, b)
-      if a[2] ~= b[2] then return a[2] > b[2] end
-      return a[1] < b[1]
-    end)
-    local base = (j - 1) * k
-    for m = 1, k do
-      local e = list[m]
-      nbr[base + m] = e and index[e[1]] or 0
-      sim[base + m] = e and common.round(e[2], 4) or 0
+  local w = tk and _M.METADATA_WEIGHT or 0
+  local ent, feat, weight = {}, {}, {}
+  -- block 1: users
+  local hist_off, hist = ix.hist_off, ix.hist
+  local users_w = sqrt(1 - w)
+  for u = 1, #ix.users do
+    for p = hist_off[u], hist_off[u + 1] - 1 do
+      local i = hist[p]
+      local r = #ent + 1
+      ent[r], feat[r], weight[r] = index[ix.items[i]], u, users_w / sqrt(ix.distinct[i])
     end
   end
+  -- block 2: metadata tokens, numbered after the users
+  if tk then
+    local norm = {}
+    for r = 1, #tk.ent do
+      local e = tk.ent[r]
+      norm[e] = (norm[e] or 0) + tk.weight[r] * tk.weight[r]
+    end
+    local shift, meta_w = #ix.users, sqrt(w)
+    for r = 1, #tk.ent do
+      local e = tk.ent[r]
+      local q = #ent + 1
+      ent[q], feat[q], weight[q] = index[tk.ids[e]], shift + tk.feat[r], meta_w * tk.weight[r] / sqrt(norm[e])
+    end
+  end
+  local rows = { off = { 1 }, nbr = {} }
+  if #all > 0 then
+    local nbr, sim = core.recs_neighbors(ent, feat, weight, #all, _M.NEIGHBORS, { alpha = 0, beta = 0 })
+    rows = common.compact(nbr, sim, #all, _M.NEIGHBORS, false)
+  end
   local popular = {}
-  for r = 1, min(#co.popular, 500) do popular[r] = index[co.items[co.popular[r]]] end
-  return { recipe = _M.name, version = _M.MODEL_VERSION, items = all, k = k, nbr = nbr, sim = sim,
+  for r, k in ipairs(common.popular(ix)) do
+    if r > 500 then break end
+    popular[r] = index[ix.items[k]]
+  end
+  return { recipe = _M.name, version = _M.MODEL_VERSION, items = all, off = rows.off, nbr = rows.nbr,
            popular = popular }
 end
 

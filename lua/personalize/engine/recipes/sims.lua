@@ -9,7 +9,7 @@
 -- popularity_discount_factor (0.5; 0 ranks neighbours by raw co-occurrence
 -- count, that is by popularity, 1 divides it by the neighbour's number of
 -- users) and min_cointeraction_count (3: pairs seen together fewer times
--- are not similar). The K = 100 best neighbours of each item are kept;
+-- are not similar). The K = 50 best neighbours of each item are kept;
 -- past them, and for an item the model does not know, the popular items
 -- fill the list.
 local common = require "personalize.engine.recipes.common"
@@ -17,7 +17,7 @@ local common = require "personalize.engine.recipes.common"
 local ipairs, type, tonumber, setmetatable = ipairs, type, tonumber, setmetatable
 local min, max, floor = math.min, math.max, math.floor
 
-local _M = { name = "aws-sims", MODEL_VERSION = 1, NEIGHBORS = 100 }
+local _M = { name = "aws-sims", MODEL_VERSION = 1, NEIGHBORS = 50 }
 
 local function hyper(config, name, default)
   local hp = type(config.solutionConfig) == "table" and config.solutionConfig.algorithmHyperParameters
@@ -30,12 +30,13 @@ function _M.cooccurrence(data, config, name)
   local ix = common.index(data)
   local discount = max(0, min(1, hyper(config, "popularity_discount_factor", 0.5)))
   local min_count = max(1, floor(hyper(config, "min_cointeraction_count", 3)))
-  local nb = common.neighbors(ix, { k = _M.NEIGHBORS, alpha = 0, beta = discount, min_count = min_count })
+  local nb = common.neighbors(ix, { k = _M.NEIGHBORS, alpha = 0, beta = discount, min_count = min_count,
+                                    digits = false })
   local popular = common.popular(ix)
   local top = {}
   for r = 1, min(#popular, 500) do top[r] = popular[r] end
   return { recipe = name or _M.name, version = _M.MODEL_VERSION, items = ix.items,
-           k = nb.k, nbr = nb.nbr, sim = nb.sim, popular = top }, ix
+           off = nb.off, nbr = nb.nbr, popular = top }, ix
 end
 
 function _M.train(data, config)
@@ -58,16 +59,9 @@ function _M.recommend(model, request)
   request = request or {}
   local id = common.id(request.itemId)
   local j = id and _M.item_index(model)[id]
-  local items, k = model.items, model.k
+  local items = model.items
   return common.pick(request, function(emit)
-    if j then
-      local base = (j - 1) * k
-      for m = 1, k do
-        local n = model.nbr[base + m]
-        if not n or n == 0 then break end
-        if emit(items[n]) then return end
-      end
-    end
+    if j and common.each_neighbor(model, j, function(n) return emit(items[n]) end) then return end
     for _, p in ipairs(model.popular) do
       if items[p] ~= id and emit(items[p]) then return end
     end
