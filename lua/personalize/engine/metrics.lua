@@ -15,6 +15,8 @@
 -- test user's interactions; each test user then asks for 25 items (with
 -- itemId = their newest input item, for related-items recipes), which are
 -- scored against the items of their newest 10% (at least one interaction).
+-- For PERSONALIZED_ACTIONS recipes (aws-next-best-action) the same split
+-- and measures run over the action interactions, with actions as items.
 -- `list` is an array of { itemId = } records or of item ids; `relevant` a
 -- set { [itemId] = true }. Relevance is binary; NDCG weights rank r by
 -- 1/log2(1 + r) and divides by the ideal DCG of min(k, #relevant) hits.
@@ -100,8 +102,13 @@ function _M.evaluate(recipe_arn, data, config)
   if not module then return nil, why end
   local prepared, reason = training.prepare(data, config)
   if not prepared then return nil, reason end
-  local rows = prepared.interactions
-  local users_col, items_col, times = rows.USER_ID, rows.ITEM_ID, rows.TIMESTAMP or {}
+  -- PERSONALIZED_ACTIONS recipes: the same split and measures over the
+  -- action interactions, actions in place of items
+  local recipe = recipes.get(recipe_arn)
+  local on_actions = recipe and recipe.recipeType == "PERSONALIZED_ACTIONS"
+  local rows = on_actions and prepared.action_interactions or prepared.interactions
+  local id_column = on_actions and "ACTION_ID" or "ITEM_ID"
+  local users_col, items_col, times = rows.USER_ID, rows[id_column], rows.TIMESTAMP or {}
 
   local by_user, user_list = {}, {}
   for i = 1, rows.n do
@@ -140,7 +147,11 @@ function _M.evaluate(recipe_arn, data, config)
   sort(train_rows)
 
   local train_data = { interactions = training.subset(rows, train_rows), items = prepared.items,
-                       users = prepared.users, event_weights = prepared.event_weights }
+                       users = prepared.users, event_weights = prepared.event_weights,
+                       actions = prepared.actions, action_interactions = prepared.action_interactions }
+  if on_actions then
+    train_data.interactions, train_data.action_interactions = prepared.interactions, train_data.interactions
+  end
   local model
   model, reason = training.call("Training", module.train, train_data, config)
   if not model then return nil, reason end
@@ -169,10 +180,10 @@ function _M.evaluate(recipe_arn, data, config)
   -- coverage: out of the distinct items of the interactions and items datasets
   local catalog = {}
   for i = 1, rows.n do catalog[tostring(items_col[i])] = true end
-  local items = prepared.items
-  if type(items) == "table" and type(items.ITEM_ID) == "table" then
-    for i = 1, items.n or #items.ITEM_ID do
-      local id = items.ITEM_ID[i]
+  local items = on_actions and prepared.actions or prepared.items
+  if type(items) == "table" and type(items[id_column]) == "table" then
+    for i = 1, items.n or #items[id_column] do
+      local id = items[id_column][i]
       if id ~= nil then catalog[tostring(id)] = true end
     end
   end

@@ -92,3 +92,13 @@ describe("aws-next-best-action", function()
     assert.equal("Dataset has fewer than 1000 action interactions (found 999)", reason)
   end)
 end)
+
+describe("aws-next-best-action under the metrics harness", function()
+  it("is evaluated over the action interactions", function()
+    local metrics = require "personalize.engine.metrics"
+    local m = assert(metrics.evaluate(NBA, nba_data(), {}))
+    for _, v in pairs(m) do assert.is_true(v >= 0 and v <= 1) end
+    assert.is_true(m.coverage > 0)
+    assert.same(m, assert(metrics.evaluate(NBA, nba_data(), {})))
+  end)
+end)
