@@ -181,6 +181,46 @@ function _M.pick(request, iterate)
   return out
 end
 
+-- The m best of parallel arrays keys/vals (value descending, then key
+-- ascending), sorted; m >= #keys sorts them all. A bounded heap: n log m.
+function _M.best(keys, vals, m)
+  local n = #keys
+  local function worse(a, b)   -- positions in keys/vals: a ranks after b
+    local va, vb = vals[a], vals[b]
+    if va ~= vb then return va < vb end
+    return keys[a] > keys[b]
+  end
+  local heap, size = {}, 0
+  for i = 1, n do
+    if size < m then
+      size = size + 1
+      local c = size
+      heap[c] = i
+      while c > 1 do
+        local parent = floor(c / 2)
+        if not worse(heap[c], heap[parent]) then break end
+        heap[c], heap[parent] = heap[parent], heap[c]
+        c = parent
+      end
+    elseif worse(heap[1], i) then
+      heap[1] = i
+      local c = 1
+      while true do
+        local l, r, w = 2 * c, 2 * c + 1, c
+        if l <= size and worse(heap[l], heap[w]) then w = l end
+        if r <= size and worse(heap[r], heap[w]) then w = r end
+        if w == c then break end
+        heap[c], heap[w] = heap[w], heap[c]
+        c = w
+      end
+    end
+  end
+  sort(heap, function(a, b) return worse(b, a) end)
+  local out = {}
+  for r = 1, size do out[r] = keys[heap[r]] end
+  return out
+end
+
 -- Softmax of the values of `scores` (a list) with temperature-free
 -- weights exp(beta * s); `rest` more entries score 0. Returns the
 -- probabilities of the listed entries, rounded to 4 significant digits as
