@@ -209,6 +209,8 @@ static int recs_neighbors(lua_State *L)
 	luaL_argcheck(L, !has_weight || pz_rawlen(L, 3) == rows, 3,
 		      "weight and ent differ in length");
 	lua_settop(L, 6);
+	/* 17 buffers, 2 result tables and a temporary value above the args */
+	luaL_checkstack(L, 24, "recs_neighbors");
 
 	/* the coordinates, checked */
 	ent = recs_buffer(L, rows, sizeof *ent);
