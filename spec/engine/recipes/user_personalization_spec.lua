@@ -129,6 +129,28 @@ describe("aws-user-personalization", function()
     for _, r in ipairs(explored) do assert.not_equal("new1", r.itemId) end
   end)
 
+  it("weighs events by eventsConfig's weights", function()
+    -- x goes with q through buys (users 1-15) and with p through clicks (16-30)
+    local list, t = {}, fixtures.T0
+    local function add(u, item, et) t = t + 1; list[#list + 1] = { u, item, t, et } end
+    for u = 1, 30 do
+      local et = u <= 15 and "buy" or "click"
+      add("w" .. u, "x", et)
+      add("w" .. u, u <= 15 and "q" or "p", et)
+    end
+    for u = 1, 25 do
+      for k = 1, 40 do add("f" .. u, "f" .. ((u * 3 + k) % 90), "buy") end
+    end
+    local data = { interactions = fixtures.rows(list) }
+    local function first(buy, click)
+      local m = train(UP, data, { solutionConfig = { eventsConfig = { eventParametersList = {
+        { eventType = "buy", weight = buy }, { eventType = "click", weight = click } } } } })
+      return recommend(UP, m, { userId = "new", history = { "x" }, numResults = 1 })[1].itemId
+    end
+    assert.equal("q", first(1, 0.1))
+    assert.equal("p", first(0.1, 1))
+  end)
+
   it("trains -v2 the same way", function()
     local m2 = train(UP2)
     assert.same(recommend(UP, model, { userId = "u07" }), recommend(UP2, m2, { userId = "u07" }))
