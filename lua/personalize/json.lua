@@ -30,7 +30,7 @@ local find, gsub = string.find, string.gsub
 -- The same short strings (ARNs, member names, ids) are encoded on every
 -- call: their JSON text is remembered, at most MEMO_MAX strings of at most
 -- MEMO_LEN bytes (the next one empties the memo).
-local MEMO_MAX, MEMO_LEN = 1024, 256
+local MEMO_MAX, MEMO_LEN = 512, 256
 local memo, memo_count = {}, 0
 local function encode_string(v)
   local s = memo[v]

@@ -738,8 +738,10 @@ local cache, cached_count = {}, 0
 -- Recent answers per source, { [str] = true|false }: a request
 -- path checks the same ARN on every call, and one run of the VM over it
 -- costs ~20 us in Lua 5.4. At most ANSWERS_MAX strings of at most
--- ANSWER_LEN bytes per source; the next one empties that source's table.
-local ANSWERS_MAX, ANSWER_LEN = 256, 512
+-- ANSWER_LEN bytes per source (ARNs are at most 256 characters); the next
+-- one empties that source's table, so a model's few dozen patterns keep
+-- well under 1 MB even when every value differs.
+local ANSWERS_MAX, ANSWER_LEN = 64, 256
 local answers, answer_count = {}, {}
 
 -- test(src, str) -> true | false | nil, err. Compiles src on first use and
