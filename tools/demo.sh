@@ -6,6 +6,7 @@
 #   sh tools/demo.sh [DATA_DIR]     (default data/movielens, else data/small)
 #
 # PERSONALIZE_LUA picks the interpreter (lua5.4 or luajit, default lua5.4);
+# PERSONALIZE_CPATH the C path of its core (default build/<interpreter>/?.so);
 # PERSONALIZE_LOCAL_TIMINGS (pending=S,in_progress=S) the engine's pace.
 #
 # Expects `make deps`, both cores and `make data` done (the Makefile's demo
@@ -17,6 +18,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 LUA=${PERSONALIZE_LUA:-lua5.4}
+CPATH=${PERSONALIZE_CPATH:-"build/$(basename "$LUA")/?.so;;"}
 DATA=${1:-}
 if [ -z "$DATA" ]; then
 	if [ -f data/movielens/MANIFEST ]; then DATA=data/movielens; else DATA=data/small; fi
@@ -44,5 +46,5 @@ env -u AWS_PROFILE -u AWS_SESSION_TOKEN -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENT
 	AWS_ENDPOINT_URL="$ENDPOINT" AWS_REGION=us-east-1 \
 	AWS_ACCESS_KEY_ID=AKIAPERSONALIZELOCAL \
 	AWS_SECRET_ACCESS_KEY=personalize-local/secret/do-not-use-on-aws \
-	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/$LUA/?.so;;" \
+	LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="$CPATH" \
 	"$LUA" examples/tutorial.lua "$DATA"

@@ -65,8 +65,9 @@ local function num(v)
 end
 
 -- Generates the data set: items (records) and interactions (records).
+-- seed: a number (default 42).
 function _M.generate(seed)
-  local r = rng(seed)
+  local r = rng(seed or 42)
   local items = {}
   local by_genre = {}
   for g = 1, #GENRES do by_genre[g] = {} end

@@ -14,6 +14,7 @@ local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
+local transports = require "personalize.transport"
 local validate = require "personalize.validate"
 local mark_result = require("personalize.result").mark
 
@@ -144,56 +145,18 @@ function _M.new(service, opts)
   local cfg = config.new(opts)
   local region, err = cfg:region()
   region = region or require("personalize.transport.engine").default_region(cfg, config.service(svc.model.metadata))
-  if not region then
-    -- Inside nginx the usual cause is a missing `env AWS_REGION;` directive.
-    err = require("personalize.transport.ngx").env_hint(err, { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE" })
-    error("personalize.client: " .. err, 2)
-  end
+  if not region then error("personalize.client: " .. transports.region_hint(err), 2) end
   local endpoint
   endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
   if not endpoint then error("personalize.client: " .. err, 2) end
-  local transport = opts.transport
   -- "local:DIR": personalize-local's engine in this process, state in DIR.
-  local local_dir = endpoint:match("^local:(.+)$")
-  if local_dir then
-    local engine_transport = require "personalize.transport.engine"
-    transport = transport or engine_transport.new(local_dir, opts)
-    endpoint = "http://personalize.local"
-    opts = engine_transport.client_opts(opts)
-  end
+  local route = transports.resolve(endpoint, cfg, opts, "personalize.client")
+  local transport = route.transport
+  endpoint, opts = route.endpoint, route.opts
   local url = sigv4.parse_url(endpoint)
-
-  -- transport: an object, "curl" or "ngx"; by default "ngx" (cosockets,
-  -- non-blocking) inside nginx's Lua module, else "curl".
-  if transport == nil or type(transport) == "string" then
-    local ngx_transport = require "personalize.transport.ngx"
-    local name = transport or (ngx_transport.available() and "ngx" or "curl")
-    if name ~= "curl" and name ~= "ngx" then
-      error(("personalize.client: transport must be \"curl\", \"ngx\" or an object, got %q"):format(name), 2)
-    end
-    local ua = "lua-personalize/" .. require("personalize.version")
-    local app_id = cfg:app_id()
-    if app_id then ua = ua .. " app/" .. app_id end
-    transport = require("personalize.transport." .. name).new {
-      ca_bundle = cfg:ca_bundle(), verify_tls = opts.verify_tls,
-      connect_timeout = cfg:timeout("connect_timeout"),
-      timeout = cfg:timeout("read_timeout") or cfg:timeout("timeout"),
-      proxy = opts.proxy, user_agent = ua,
-      pool_size = opts.pool_size, keepalive_timeout = opts.keepalive_timeout,
-    }
-  end
-  local provider = credentials.resolve(opts, cfg, opts.credentials_transport or transport)
-  -- Under nginx one provider per worker, profile and region, fetched and
-  -- refreshed by one request at a time (personalize.transport.ngx).
-  if transport.name == "ngx" then
-    provider = require("personalize.transport.ngx").credentials(provider, cfg, region)
-  end
-
-  local mode = cfg:setting("retry_mode", "AWS_RETRY_MODE") or "standard"
-  if mode ~= "standard" and mode ~= "adaptive" then
-    error(("personalize.client: retry_mode must be \"standard\" or \"adaptive\", got %q"):format(tostring(mode)), 2)
-  end
-  local max_attempts = cfg:integer("max_attempts", "AWS_MAX_ATTEMPTS", 1) or 3
+  local provider = transports.wrap_credentials(
+    credentials.resolve(opts, cfg, opts.credentials_transport or transport), transport, cfg, region)
+  local mode, max_attempts = transports.retry_settings(cfg, "personalize.client")
 
   return setmetatable({
     service = service,

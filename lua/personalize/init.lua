@@ -37,6 +37,7 @@ end
 --   personalize.events_batcher(c, opts)   put_events in batches (personalize.events_batcher)
 --   personalize.help(client, op)          an operation's parameters (personalize.help)
 --   personalize.engine                    personalize-local's engine (personalize.engine)
+--   personalize.fanout.run(requests, o)   many different calls at once (personalize.fanout)
 local LAZY = {
   frame = "personalize.frame",
   schema = "personalize.schema",
@@ -44,6 +45,7 @@ local LAZY = {
   events_batcher = "personalize.events_batcher",
   help = "personalize.help",
   engine = "personalize.engine",
+  fanout = "personalize.fanout",
 }
 
 return setmetatable(_M, {

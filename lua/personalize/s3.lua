@@ -29,6 +29,7 @@ local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
+local transports = require "personalize.transport"
 local xml = require "personalize.protocol.rest_xml"
 local mark_result = require("personalize.result").mark
 
@@ -148,7 +149,7 @@ function _M.new(opts)
   local cfg = config.new(opts)
   local region, err = cfg:region()
   region = region or require("personalize.transport.engine").default_region(cfg, _M.SERVICE)
-  if not region then error("personalize.s3: " .. err, 2) end
+  if not region then error("personalize.s3: " .. transports.region_hint(err), 2) end
 
   -- The endpoint: configured (option, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
   -- profile) or S3's regional host in the region's partition.
@@ -165,31 +166,10 @@ function _M.new(opts)
   end
   local style = addressing_style(cfg, opts)
 
-  local transport = opts.transport
-  local local_dir = endpoint:match("^local:(.+)$")
-  if local_dir then
-    local engine_transport = require "personalize.transport.engine"
-    transport = transport or engine_transport.new(local_dir, opts)
-    endpoint = "http://personalize.local"
-    opts = engine_transport.client_opts(opts)
-  end
-  if not transport then
-    local ua = "lua-personalize/" .. require("personalize.version")
-    local app_id = cfg:app_id()
-    if app_id then ua = ua .. " app/" .. app_id end
-    transport = require("personalize.transport.curl").new {
-      ca_bundle = cfg:ca_bundle(), verify_tls = opts.verify_tls,
-      connect_timeout = cfg:timeout("connect_timeout"),
-      timeout = cfg:timeout("read_timeout") or cfg:timeout("timeout"),
-      proxy = opts.proxy, user_agent = ua,
-    }
-  end
-
-  local mode = cfg:setting("retry_mode", "AWS_RETRY_MODE") or "standard"
-  if mode ~= "standard" and mode ~= "adaptive" then
-    error(("personalize.s3: retry_mode must be \"standard\" or \"adaptive\", got %q"):format(tostring(mode)), 2)
-  end
-  local max_attempts = cfg:integer("max_attempts", "AWS_MAX_ATTEMPTS", 1) or 3
+  local route = transports.resolve(endpoint, cfg, opts, "personalize.s3")
+  local transport, local_dir = route.transport, route.local_dir
+  endpoint, opts = route.endpoint, route.opts
+  local mode, max_attempts = transports.retry_settings(cfg, "personalize.s3")
   local url = assert(sigv4.parse_url(endpoint))
 
   return setmetatable({
@@ -206,7 +186,8 @@ function _M.new(opts)
     streams_files = transport.streams_files or transport.name == "curl",
     _url = url,
     _base_path = url.path ~= "/" and url.path or "",
-    _credentials = credentials.resolve(opts, cfg, opts.credentials_transport or transport),
+    _credentials = transports.wrap_credentials(
+      credentials.resolve(opts, cfg, opts.credentials_transport or transport), transport, cfg, region),
     _retry = retry.new { mode = mode, max_attempts = max_attempts,
                          sleep = transport.sleep, now = transport.now },
     _debug = debug_sink(opts.debug),

@@ -5,7 +5,7 @@ local core = require "personalize.core"
 local process = require "support.process"
 
 local q = process.shell_quote
-local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+local LUA = process.LUA
 
 local have_nginx = process.require_peer("nginx", "personalize-local serves the examples with it")
 local describe_if = have_nginx and describe or pending
@@ -22,10 +22,10 @@ describe_if("the examples against personalize-local", function()
       "AWS_ACCESS_KEY_ID=" .. q(server.access_key_id),
       "AWS_SECRET_ACCESS_KEY=" .. q(server.secret_access_key),
       "TUTORIAL_DATA=" .. q(data),
-      "LUA_PATH='lua/?.lua;lua/?/init.lua;;'", "LUA_CPATH=" .. q("build/" .. LUA .. "/?.so;;"),
+      "LUA_PATH='lua/?.lua;lua/?/init.lua;;'", "LUA_CPATH=" .. q(process.LUA_CPATH),
     }
     for k, v in pairs(env or {}) do words[#words + 1] = k .. "=" .. q(v) end
-    words[#words + 1] = LUA
+    words[#words + 1] = q(LUA)
     words[#words + 1] = "examples/" .. name .. ".lua"
     for _, a in ipairs(args or {}) do words[#words + 1] = q(a) end
     local p = io.popen(table.concat(words, " ") .. " 2>&1")
@@ -38,9 +38,7 @@ describe_if("the examples against personalize-local", function()
     data = os.tmpname()
     os.remove(data)
     assert(core.mkdir(data))
-    local p = io.popen(("lua5.4 tools/gen_small_data.lua %s 2>&1"):format(q(data)))
-    p:read("*a")
-    p:close()
+    process.small_data(data)
     server = require("support.engine_server").start { timings = { pending = 0.05, in_progress = 0.1 } }
     local out, code = example("tutorial", { data })
     assert(code == 0, out)

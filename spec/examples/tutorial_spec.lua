@@ -7,7 +7,7 @@ local core = require "personalize.core"
 local process = require "support.process"
 
 local q = process.shell_quote
-local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+local LUA = process.LUA
 
 local have_nginx = process.require_peer("nginx", "personalize-local serves the tutorial with it")
 
@@ -46,10 +46,9 @@ describe_if("make demo (tools/demo.sh and examples/tutorial.lua)", function()
     dir = os.tmpname()
     os.remove(dir)
     assert(core.mkdir(dir))
-    local gen, gcode = run(("lua5.4 tools/gen_small_data.lua %s"):format(q(dir)))
-    assert(gcode == 0, gen)
-    out, code = run(("PERSONALIZE_LUA=%s PERSONALIZE_LOCAL_TIMINGS=pending=0.05,in_progress=0.1 sh tools/demo.sh %s")
-      :format(LUA, q(dir)))
+    process.small_data(dir)
+    out, code = run(("PERSONALIZE_LUA=%s PERSONALIZE_CPATH=%s PERSONALIZE_LOCAL_TIMINGS=pending=0.05,in_progress=0.1 "
+      .. "sh tools/demo.sh %s"):format(q(LUA), q(process.LUA_CPATH), q(dir)))
   end)
 
   teardown(function()

@@ -13,7 +13,7 @@ local DATA = ROOT .. "/data/small"
 local function ensure_data()
   local f = io.open(DATA .. "/items.csv")
   if f then f:close(); return end
-  assert(os.execute("cd " .. process.shell_quote(ROOT) .. " && lua5.4 tools/gen_small_data.lua data/small >/dev/null"))
+  process.small_data(DATA)
 end
 
 -- Titles of data/small/items.csv, through the example's own CSV reader.

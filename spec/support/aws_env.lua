@@ -11,7 +11,7 @@
 -- AWS setup leaks in; `personalize` and a show(k, v) printer are preloaded.
 local _M = {}
 
-local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+local LUA = require("support.process").LUA
 _M.LUA = LUA
 
 local quote = require("support.process").shell_quote

@@ -42,17 +42,7 @@ local q = process.shell_quote
 
 local _M = {}
 
-local function repo_root()
-  local src = debug.getinfo(1, "S").source:gsub("^@", "")
-  local root = src:match("^(.*)/spec/support/[^/]+$")
-  if not root or root == "" then root = "." end
-  local p = io.popen("cd " .. q(root) .. " && pwd -P")
-  local abs = p:read("*l")
-  p:close()
-  return abs
-end
-
-_M.ROOT = repo_root()
+_M.ROOT = process.ROOT
 _M.SCRIPT = _M.ROOT .. "/bin/personalize-local"
 
 -- Runs the script with a clean Lua environment (the interpreter of the

@@ -94,6 +94,31 @@ function Process:stop()
   os.remove(self.log)
 end
 
+-- The repository's absolute path (from this file's place in it).
+_M.ROOT = (function()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  local root = src:match("^(.*)/spec/support/[^/]+$")
+  if not root or root == "" then root = "." end
+  local p = io.popen("cd " .. shell_quote(root) .. " && pwd -P")
+  local abs = p:read("*l")
+  p:close()
+  return abs
+end)()
+
+-- The interpreter the suite runs under, for child Lua processes (the
+-- Makefile sets PERSONALIZE_LUA: lua5.4, luajit or check-asan's wrapper),
+-- and the C path that finds the matching core.
+_M.LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+_M.LUA_CPATH = os.getenv("LUA_CPATH")
+  or ("build/" .. (rawget(_G, "jit") and "luajit" or "lua5.4") .. "/?.so;;")
+
+-- Writes the small generated data set (tools/gen_small_data.lua) to `dir`
+-- in this process, so no second interpreter is needed for it.
+function _M.small_data(dir)
+  local gen = dofile(_M.ROOT .. "/tools/gen_small_data.lua")
+  return assert(gen.write(dir))
+end
+
 -- Under CI=true a missing peer is a failure; elsewhere the spec is skipped
 -- with a loud message. Returns the path when present.
 function _M.require_peer(name, why)

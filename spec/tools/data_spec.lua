@@ -7,7 +7,7 @@ local process = require "support.process"
 local shared = require "support.shared"
 
 local q = process.shell_quote
-local LUA = os.getenv("PERSONALIZE_LUA") or (rawget(_G, "jit") and "luajit" or "lua5.4")
+local LUA = require("support.process").LUA
 
 local function tmpdir()
   local dir = os.tmpname()

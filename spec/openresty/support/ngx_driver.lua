@@ -92,7 +92,10 @@ function cases.client()
   local personalize = require "personalize"
   local c = personalize.client("personalize-runtime", { region = "us-east-1" })
   local curl = personalize.client("personalize-runtime", { region = "us-east-1", transport = "curl" })
-  return { auto = c.transport.name, explicit = curl.transport.name }
+  local s3 = personalize.client("s3", { region = "us-east-1" })
+  local s3_curl = personalize.client("s3", { region = "us-east-1", transport = "curl" })
+  return { auto = c.transport.name, explicit = curl.transport.name,
+           s3_auto = s3.transport.name, s3_explicit = s3_curl.transport.name, s3_streams = s3.streams_files }
 end
 
 function cases.no_region()
