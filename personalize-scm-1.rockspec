@@ -94,6 +94,7 @@ build = {
     ["personalize.sigv4"] = "lua/personalize/sigv4.lua",
     ["personalize.sts"] = "lua/personalize/sts.lua",
     ["personalize.stub"] = "lua/personalize/stub.lua",
+    ["personalize.transport"] = "lua/personalize/transport/init.lua",
     ["personalize.transport.curl"] = "lua/personalize/transport/curl.lua",
     ["personalize.transport.engine"] = "lua/personalize/transport/engine.lua",
     ["personalize.transport.ngx"] = "lua/personalize/transport/ngx.lua",
