@@ -269,7 +269,7 @@ local TYPES = {
     required = { "ACTION_ID" },
     fields = {
       ACTION_ID = ID, CREATION_TIMESTAMP = LONG_OR_NULL, VALUE = LONG_OR_NULL,
-      TYPE = rule("string", true), EXPIRATION_TIMESTAMP = LONG_OR_NULL, REPEAT_FREQUENCY = LONG_OR_NULL,
+      TYPE = rule("string", true), ACTION_EXPIRATION_TIMESTAMP = LONG_OR_NULL, REPEAT_FREQUENCY = LONG_OR_NULL,
     },
     min_metadata = 1,
   },

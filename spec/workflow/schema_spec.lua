@@ -357,7 +357,7 @@ describe("personalize.schema", function()
     describe("Actions", function()
       it("needs ACTION_ID and one metadata field; its reserved fields have types", function()
         passes(rec("Actions", { F("ACTION_ID", "string"), F("VALUE", { "null", "long" }),
-          F("TYPE", { "null", "string" }), F("EXPIRATION_TIMESTAMP", "long"), F("REPEAT_FREQUENCY", "long"),
+          F("TYPE", { "null", "string" }), F("ACTION_EXPIRATION_TIMESTAMP", "long"), F("REPEAT_FREQUENCY", "long"),
           F("CREATION_TIMESTAMP", "long"), F("CHANNEL", "string", { categorical = true }) }), "Actions")
         fails("an Actions schema needs at least one metadata field besides ACTION_ID",
           rec("Actions", { F("ACTION_ID", "string"), F("VALUE", "long") }), "Actions")

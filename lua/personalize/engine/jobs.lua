@@ -326,13 +326,16 @@ end
 -- The columnar training data of a dataset group (interactions, items, users).
 function _M.training_data(eng, group_arn)
   local sets = group_datasets(eng, group_arn)
-  if not sets.INTERACTIONS then
+  -- aws-next-best-action trains on action interactions alone.
+  if not sets.INTERACTIONS and not sets.ACTION_INTERACTIONS then
     return nil, "The dataset group has no Interactions dataset: create one and import interactions before training"
   end
   return {
-    interactions = _M.dataset_data(eng, sets.INTERACTIONS),
+    interactions = sets.INTERACTIONS and _M.dataset_data(eng, sets.INTERACTIONS) or nil,
     items = sets.ITEMS and _M.dataset_data(eng, sets.ITEMS) or nil,
     users = sets.USERS and _M.dataset_data(eng, sets.USERS) or nil,
+    actions = sets.ACTIONS and _M.dataset_data(eng, sets.ACTIONS) or nil,
+    action_interactions = sets.ACTION_INTERACTIONS and _M.dataset_data(eng, sets.ACTION_INTERACTIONS) or nil,
   }
 end
 
@@ -348,8 +351,10 @@ function _M.train(eng, r)
   if not model then return false, reason end
   -- Where the live events this model has not seen begin.
   local ds = group_datasets(eng, r.datasetGroupArn).INTERACTIONS
-  r._journal_mark = data.interactions.n - (bulk_rows[data.interactions] or data.interactions.n)
-  r._journal_gen = ds._journal_gen or 0
+  if ds then
+    r._journal_mark = data.interactions.n - (bulk_rows[data.interactions] or data.interactions.n)
+    r._journal_gen = ds._journal_gen or 0
+  end
   local ok, werr = eng.store:write_json(model_path(r), model)
   if not ok then return false, "cannot store the model: " .. tostring(werr) end
   -- The model is read back from its file when first used: the trained

@@ -197,6 +197,9 @@ function handlers.GetRecommendations(eng, params)
   if rtype == "PERSONALIZED_RANKING" then
     return err("InvalidInputException", "a PERSONALIZED_RANKING campaign answers get_personalized_ranking, not get_recommendations")
   end
+  if rtype == "PERSONALIZED_ACTIONS" then
+    return err("InvalidInputException", "a PERSONALIZED_ACTIONS campaign answers get_action_recommendations, not get_recommendations")
+  end
   local ctx = filter_ctx(eng, holder, params)
   local keep, code, msg = true
   if params.filterArn then
