@@ -238,8 +238,9 @@ describe(("personalize-local engine (%s)"):format(backend), function()
       env.upload("vodbkt", "i.csv", (support.interactions_csv(60, 20):gsub(",watch,", ",Watch,")))
       assert.equal("ACTIVE", import(ds, "s3://vodbkt/i.csv").status)
       local _, err = env.personalize:create_recommender { name = "r", datasetGroupArn = g,
-        recipeArn = "arn:aws:personalize:::recipe/aws-vod-top-picks" }
+        recipeArn = "arn:aws:personalize:::recipe/aws-ecomm-recommended-for-you" }
       assert.equal("InvalidInputException", err.code)
+      assert.matches("belongs to the ECOMMERCE domain", err.message, 1, true)
       local rec = arn_of(env.personalize:create_recommender { name = "top", datasetGroupArn = g,
         recipeArn = "arn:aws:personalize:::recipe/aws-vod-most-popular" }, "recommenderArn")
       env.settle()
@@ -259,6 +260,47 @@ describe(("personalize-local engine (%s)"):format(backend), function()
       assert(env.personalize:start_recommender { recommenderArn = rec })
       env.settle()
       assert.equal(5, #assert(env.runtime:get_recommendations { recommenderArn = rec, userId = "u", numResults = 5 }).itemList)
+    end)
+
+    it("train every e-commerce use case, each on its event types", function()
+      local g = arn_of(env.personalize:create_dataset_group { name = "shop", domain = "ECOMMERCE" }, "datasetGroupArn")
+      env.settle()
+      local schema = arn_of(env.personalize:create_schema { name = "shop-i", domain = "ECOMMERCE",
+        schema = support.INTERACTIONS_SCHEMA }, "schemaArn")
+      local ds = arn_of(env.personalize:create_dataset { name = "d", schemaArn = schema,
+        datasetGroupArn = g, datasetType = "Interactions" }, "datasetArn")
+      env.settle()
+      -- every third event a Purchase, the others Views
+      local n = 0
+      local csv = support.interactions_csv(60, 60):gsub(",watch,", function()
+        n = n + 1
+        return n % 3 == 0 and ",Purchase," or ",View,"
+      end)
+      env.upload("shopbkt", "i.csv", csv)
+      assert.equal("ACTIVE", import(ds, "s3://shopbkt/i.csv").status)
+      local arns = {}
+      for _, use_case in ipairs { "aws-ecomm-recommended-for-you", "aws-ecomm-customers-who-viewed-x-also-viewed",
+                                  "aws-ecomm-frequently-bought-together", "aws-ecomm-popular-items-by-views",
+                                  "aws-ecomm-popular-items-by-purchases" } do
+        arns[use_case] = arn_of(env.personalize:create_recommender { name = use_case, datasetGroupArn = g,
+          recipeArn = "arn:aws:personalize:::recipe/" .. use_case }, "recommenderArn")
+      end
+      env.settle()
+      for use_case, arn in pairs(arns) do
+        local r = assert(env.personalize:describe_recommender { recommenderArn = arn }).recommender
+        assert.equal("ACTIVE", r.status, use_case .. ": " .. tostring(r.failureReason))
+        local params = { recommenderArn = arn, numResults = 5 }
+        if use_case:find("also-viewed", 1, true) or use_case:find("bought-together", 1, true) then
+          params.itemId = "item3"
+        else
+          params.userId = "user3"
+        end
+        local list = assert(env.runtime:get_recommendations(params)).itemList
+        assert.equal(5, #list, use_case)
+        if params.itemId then
+          for _, x in ipairs(list) do assert.not_equal("item3", x.itemId, use_case) end
+        end
+      end
     end)
   end)
 

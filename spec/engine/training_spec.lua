@@ -149,6 +149,8 @@ describe("training.train and training.recommend", function()
   end)
 
   it("returns the failure reasons of the registry, the data rules and the recipe", function()
+    recipes.register("aws-vod-top-picks", false)
+    finally(function() recipes.register("aws-vod-top-picks", nil) end)
     local ok, reason = training.train("arn:aws:personalize:::recipe/aws-vod-top-picks", make(30, 40), {})
     assert.is_nil(ok)
     assert.matches("not supported by personalize%-local", reason)

@@ -123,11 +123,19 @@ local IMPLEMENTED = {
   ["aws-next-best-action"] = "personalize.engine.recipes.next_best_action",
   ["aws-item-affinity"] = "personalize.engine.recipes.item_affinity",
   ["aws-item-attribute-affinity"] = "personalize.engine.recipes.item_attribute_affinity",
-  -- Domain use cases that are popularity counts of one event type
-  -- (_M.DOMAIN_EVENT_TYPE): recommenders train them.
+  -- Domain use cases (recommenders train them): the custom recipe that
+  -- answers the same question, on the event type of _M.DOMAIN_EVENT_TYPE
+  -- where the use case names one.
   ["aws-vod-most-popular"] = "personalize.engine.recipes.popularity_count",
   ["aws-ecomm-popular-items-by-views"] = "personalize.engine.recipes.popularity_count",
   ["aws-ecomm-popular-items-by-purchases"] = "personalize.engine.recipes.popularity_count",
+  ["aws-ecomm-recommended-for-you"] = "personalize.engine.recipes.user_personalization",
+  ["aws-vod-top-picks"] = "personalize.engine.recipes.user_personalization",
+  ["aws-vod-trending-now"] = "personalize.engine.recipes.trending_now",
+  ["aws-ecomm-customers-who-viewed-x-also-viewed"] = "personalize.engine.recipes.sims",
+  ["aws-ecomm-frequently-bought-together"] = "personalize.engine.recipes.sims",
+  ["aws-vod-because-you-watched-x"] = "personalize.engine.recipes.sims",
+  ["aws-vod-more-like-x"] = "personalize.engine.recipes.similar_items",
 }
 
 -- The event type a domain use case trains on, as the domain guides name them.
@@ -135,6 +143,8 @@ _M.DOMAIN_EVENT_TYPE = {
   [RECIPE_PREFIX .. "aws-vod-most-popular"] = "Watch",
   [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-views"] = "View",
   [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-purchases"] = "Purchase",
+  [RECIPE_PREFIX .. "aws-ecomm-customers-who-viewed-x-also-viewed"] = "View",
+  [RECIPE_PREFIX .. "aws-ecomm-frequently-bought-together"] = "Purchase",
 }
 
 -- What register(name, nil) restores.
