@@ -373,12 +373,30 @@ describe(("personalize-local engine (%s)"):format(backend), function()
   describe("filters", function()
     it("validates expressions at create_filter", function()
       local g = group()
+      local function refused(expr)
+        local _, err = env.personalize:create_filter { name = "bad", datasetGroupArn = g, filterExpression = expr }
+        assert.equal("InvalidInputException", err and err.code, expr)
+        return err.message
+      end
+      assert.matches("the dataset group has no Interactions dataset",
+        refused 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")', 1, true)
+      interactions_dataset(g)
       assert(env.personalize:create_filter { name = "f", datasetGroupArn = g,
         filterExpression = 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")' })
-      local _, err = env.personalize:create_filter { name = "f2", datasetGroupArn = g,
-        filterExpression = 'EXCLUDE ItemID WHEN Items.GENRE IN ("x")' }
-      assert.equal("InvalidInputException", err.code)
-      assert.matches("WHERE", err.message)
+      assert.matches("WHERE", refused 'EXCLUDE ItemID WHEN Interactions.EVENT_TYPE IN ("x")')
+      assert.matches("the dataset group has no Items dataset",
+        refused 'INCLUDE ItemID WHERE Items.GENRES IN ($G)', 1, true)
+      local items = arn_of(env.personalize:create_schema { name = "items-" .. g:match("[^/]+$"),
+        schema = support.ITEMS_SCHEMA }, "schemaArn")
+      assert(env.personalize:create_dataset { name = "items", schemaArn = items, datasetGroupArn = g,
+        datasetType = "Items" })
+      env.settle()
+      assert(env.personalize:create_filter { name = "genre", datasetGroupArn = g,
+        filterExpression = 'INCLUDE ItemID WHERE Items.GENRES IN ($G)' })
+      assert.equal("Invalid filter expression: Items.GENRE: the Items dataset's schema has no field GENRE "
+        .. "(its fields: GENRES, ITEM_ID)", refused 'INCLUDE ItemID WHERE Items.GENRE IN ("x")')
+      assert.matches("CurrentItem.COLOUR: the Items dataset's schema has no field COLOUR",
+        refused 'EXCLUDE ItemID WHERE Items.GENRES IN CurrentItem.COLOUR', 1, true)
     end)
   end)
 

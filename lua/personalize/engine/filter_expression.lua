@@ -2,6 +2,7 @@
 --
 --   local ast, problem = filter_expression.parse(text)
 --   local ok, problem = filter_expression.check(text)
+--   local ok, problem = filter_expression.check_fields(ast, fields_of)
 --
 -- An expression is one or more statements joined with "|":
 --   INCLUDE|EXCLUDE ItemID|UserID|ActionID WHERE <condition> [AND|OR <condition>]...
@@ -245,6 +246,52 @@ end
 function _M.check(text)
   local ast, problem = _M.parse(text)
   if not ast then return nil, problem end
+  return true
+end
+
+-- The dataset type (as CreateDataset's datasetType, upper case) whose
+-- schema holds the fields a condition's dataset names.
+local DATASET_TYPE = { Items = "ITEMS", CurrentItem = "ITEMS", Users = "USERS", CurrentUser = "USERS",
+                       Interactions = "INTERACTIONS", Actions = "ACTIONS",
+                       ActionInteractions = "ACTION_INTERACTIONS" }
+local LABEL = { ITEMS = "Items", USERS = "Users", INTERACTIONS = "Interactions", ACTIONS = "Actions",
+                ACTION_INTERACTIONS = "Action_Interactions" }
+
+-- Every Dataset.FIELD the expression names (conditions, IF parts and
+-- CurrentItem values) exists in the dataset group: fields_of(type) gives
+-- the field names of the group's dataset of that type as a set, or nil
+-- when the group has none. true | nil, problem.
+function _M.check_fields(ast, fields_of)
+  local function known(dataset, field)
+    local dtype = DATASET_TYPE[dataset]
+    local fields = fields_of(dtype)
+    if not fields then
+      return nil, ("%s.%s: the dataset group has no %s dataset"):format(dataset, field, LABEL[dtype])
+    end
+    if not fields[field] then
+      local names = {}
+      for name in pairs(fields) do names[#names + 1] = name end
+      table.sort(names)
+      return nil, ("%s.%s: the %s dataset's schema has no field %s (its fields: %s)")
+        :format(dataset, field, LABEL[dtype], field, table.concat(names, ", "))
+    end
+    return true
+  end
+  for _, stmt in ipairs(ast) do
+    local all = {}
+    for _, c in ipairs(stmt.conditions) do all[#all + 1] = c end
+    for _, c in ipairs(stmt.guard or {}) do all[#all + 1] = c end
+    for _, c in ipairs(all) do
+      local ok, problem = known(c.dataset, c.field)
+      if not ok then return nil, problem end
+      for _, v in ipairs(c.values) do
+        if v.kind == "current" then
+          ok, problem = known("CurrentItem", v.value)
+          if not ok then return nil, problem end
+        end
+      end
+    end
+  end
   return true
 end
 

@@ -324,8 +324,19 @@ end
 function creators.Filter(eng, params)
   local group, code, msg = find(eng, "dataset_group", params.datasetGroupArn)
   if not group then return err(code, msg) end
-  local ok, problem = filter_expr.check(params.filterExpression)
-  if not ok then return err("InvalidInputException", "Invalid filter expression: " .. problem) end
+  local ast, problem = filter_expr.parse(params.filterExpression)
+  if ast then
+    local sets = jobs.group_datasets(eng, group.datasetGroupArn)
+    problem = select(2, filter_expr.check_fields(ast, function(dtype)
+      local ds = sets[dtype]
+      local fields = ds and jobs.dataset_fields(eng, ds)
+      if not fields then return nil end
+      local set = {}
+      for _, f in ipairs(fields) do set[f.name] = true end
+      return set
+    end))
+  end
+  if problem then return err("InvalidInputException", "Invalid filter expression: " .. problem) end
   local r
   r, code, msg = create(eng, "filter", params, copy_params(params, { "name", "datasetGroupArn", "filterExpression" }))
   if not r then return err(code, msg) end
