@@ -224,9 +224,11 @@ describe("personalize.transport.ngx in nginx", function()
       doc = cjson.decode(body)
       if doc ~= cjson.null then break end
     end
-    assert.are.equal("HTTPClientError", doc.code)
+    assert.are.equal("UnsupportedPhaseError", doc.code)
     assert.matches("log phase", doc.message)
     assert.matches("ngx.timer.at", doc.message)
+    assert.are.equal("UnsupportedPhaseError", doc.client_code)
+    assert.are.equal(1, doc.client_attempts)
   end)
 
   it("fetches credentials once for many waiting requests, and shares a failure", function()

@@ -8,7 +8,8 @@
 --   local status, headers, body = t:send{ method, url, headers, body,
 --                                        body_file, response_file, timeout }
 --   -- failure: nil, code, message (EndpointConnectionError, ConnectTimeoutError,
---   --          ReadTimeoutError, SSLError, HTTPClientError), as the curl transport
+--   --          ReadTimeoutError, SSLError, HTTPClientError), as the curl transport;
+--   --          UnsupportedPhaseError (not retried) in a phase without cosockets
 --
 -- Connections are kept alive in the worker's cosocket pool (one pool per
 -- scheme, host, port and TLS verification); a request that finds its
@@ -371,7 +372,7 @@ function Transport:send(req)
   local phase, yieldable = _M.phase()
   if not yieldable then
     if phase == nil or STARTUP[phase] then return self:blocking():send(req) end
-    return nil, "HTTPClientError", fmt("the ngx transport cannot send in nginx's %s phase: cosockets "
+    return nil, "UnsupportedPhaseError", fmt("the ngx transport cannot send in nginx's %s phase: cosockets "
       .. "work in rewrite, access and content handlers and in ngx.timer.at callbacks", phase)
   end
   local scheme, host, port, target = split_url(req.url)

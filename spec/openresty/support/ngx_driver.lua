@@ -166,7 +166,13 @@ end
 function _M.log_phase()
   local t = ngx_transport.new {}
   local status, code, message = t:send { method = "GET", url = "http://127.0.0.1:1/" }
-  ngx.shared.results:set("log_phase", cjson.encode { status = status, code = code, message = message })
+  -- a client call there fails at once: the refusal is not retried
+  local c = require("personalize").client("personalize-runtime", {
+    region = "us-east-1", endpoint = "http://127.0.0.1:1", max_attempts = 3,
+    credentials = { access_key_id = "AKIDLOG", secret_access_key = "secret" } })
+  local _, err = c:get_recommendations { campaignArn = "arn:aws:personalize:us-east-1:1:campaign/x", userId = "u" }
+  ngx.shared.results:set("log_phase", cjson.encode { status = status, code = code, message = message,
+    client_code = err and err.code, client_attempts = err and err.attempts })
 end
 
 function _M.results()
