@@ -318,6 +318,27 @@ describe("personalize.fanout", function()
       assert.equal(2, seen.flaky)
     end)
 
+    it("wait for adaptive mode's send tokens through the fan-out, never in the transport", function()
+      local log, throttled = {}, 0
+      local t = plain_transport(log)
+      local send = t.send
+      t.sleep = function() error("the transport's blocking sleep was called") end
+      t.send = function(self, req)
+        if throttled < 2 then
+          throttled = throttled + 1
+          return 400, { ["x-amzn-errortype"] = "ThrottlingException" }, '{"message":"slow down"}'
+        end
+        return send(self, req)
+      end
+      local c = client{ transport = t, retry_mode = "adaptive", max_attempts = 5 }
+      local users = {}
+      for i = 1, 3 do users[i] = "u" .. i end
+      local results, failed = c:map("get_recommendations", params_for(users), { concurrency = 4 })
+      assert.equal(0, failed, failed > 0 and tostring(results[1]) or nil)
+      assert.is_true(c._retry.limiter.enabled)
+      assert.equal(3, #log)
+    end)
+
     it("use run_workers when the transport has it (the OpenResty hook)", function()
       local log, calls = {}, {}
       local t = plain_transport(log)

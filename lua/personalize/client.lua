@@ -239,7 +239,7 @@ function Client:call(op_name, params)
       return fail({ code = ccode or "NoCredentialsError", message = cerr, retryable = false,
                     attempts = state.attempts > 0 and state.attempts or nil }, op_name)
     end
-    retryer:before_send(state)
+    retryer:before_send(state, self.transport.sleep)
     local res, fields, rheaders = attempt(self, op, creds, method, path, query, headers, body, payload_hash)
     if res then
       retryer:after_response(nil)

@@ -2,7 +2,7 @@
 --
 --   local r = retry.new{ mode = "standard", max_attempts = 3, sleep = f, now = f }
 --   local state = r:start()                 -- one per call
---   r:before_send()                         -- adaptive: waits for a send token
+--   r:before_send(state[, sleep])           -- adaptive: waits for a send token
 --   r:after_response(throttled)             -- adaptive: adjusts the send rate
 --   local delay, why = r:next_delay(state, err, retry_after_ms)
 --   r:succeeded(state)                      -- refunds the quota
@@ -110,17 +110,16 @@ function Limiter:set_rate(rate)
   self.capacity = min(self.capacity, self.max_capacity)
 end
 
--- Waits until one send token is available (only once throttling was seen).
-function Limiter:acquire()
+-- Takes one send token, waiting with `sleep` (default the limiter's) for
+-- the part of it not there yet; only once throttling was seen. The token
+-- is taken before the wait, so callers that wait at the same time (the
+-- fan-out's coroutines) queue up behind each other instead of all
+-- sending when the first wait ends.
+function Limiter:acquire(sleep)
   if not self.enabled then return end
   self:refill()
-  -- One sleep for the missing part of a token; a rounding shortfall
-  -- after it (sub-nanosecond) is not worth another round.
-  if self.capacity < 1 then
-    self.sleep((1 - self.capacity) / self.fill_rate)
-    self:refill()
-  end
-  self.capacity = max(0, self.capacity - 1)
+  self.capacity = self.capacity - 1
+  if self.capacity < 0 then (sleep or self.sleep)(-self.capacity / self.fill_rate) end
 end
 
 function Limiter:record()
@@ -180,9 +179,11 @@ function Retryer.start()
   return { attempts = 0, retry_cost = nil }
 end
 
-function Retryer:before_send(state)
+-- `sleep`: how this call waits for a send token (the transport's sleep,
+-- which yields inside a fan-out); default the retryer's.
+function Retryer:before_send(state, sleep)
   state.attempts = state.attempts + 1
-  if self.limiter then self.limiter:acquire() end
+  if self.limiter then self.limiter:acquire(sleep) end
 end
 
 function Retryer:after_response(err)

@@ -444,7 +444,7 @@ function S3:request(r, parse)
       return nil, errors.new { code = ccode or "NoCredentialsError", message = cerr, retryable = false,
         operation = r.op, attempts = state.attempts > 0 and state.attempts or nil }
     end
-    retryer:before_send(state)
+    retryer:before_send(state, self.transport.sleep)
     local status, rheaders, rbody = attempt(self, creds, r)
     local res, fields
     if not status then
