@@ -17,11 +17,14 @@ local _M = {}
 
 local KEY_ID, SECRET = "AKIAPERSONALIZELOCAL", "personalize-local/secret/do-not-use-on-aws"
 
+-- Output and success of a shell command. The exit status is printed by
+-- the shell: LuaJIT's popen close() does not return it.
 local function sh_out(cmd)
-  local p = io.popen(cmd .. " 2>&1")
+  local p = io.popen("{ " .. cmd .. "; } 2>&1; echo \"exit status $?\"")
   local out = p:read("*a")
-  local ok = p:close()
-  return out, ok
+  p:close()
+  local body, status = out:match("^(.-)exit status (%d+)\n?$")
+  return body or out, status == "0"
 end
 
 local function percentiles(samples)
