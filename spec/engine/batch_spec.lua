@@ -181,6 +181,22 @@ describe("personalize-local batch jobs", function()
       for _, id in ipairs(out[2].output.recommendedItems) do assert.is_false(is_comedy(id), id) end
     end)
 
+    it("scores users with their live events since training, as get_recommendations does", function()
+      local sv = solution_version("aws-user-personalization")
+      local before = run("inference", sv, { '{"userId":"user1"}', '{"userId":"newbie"}' }, { numResults = 10 })
+      local tracker = arn_of(env.personalize:create_event_tracker { name = "t", datasetGroupArn = group }, "trackingId")
+      env.settle()
+      local events = {}
+      for k, item in ipairs { "item20", "item21", "item22", "item23" } do
+        events[k] = { eventType = "watch", itemId = item, sentAt = 1700000700 + k }
+      end
+      assert(env.events:put_events { trackingId = tracker, userId = "user1", sessionId = "s", eventList = events })
+      assert(env.events:put_events { trackingId = tracker, userId = "newbie", sessionId = "s2", eventList = events })
+      local after = run("inference", sv, { '{"userId":"user1"}', '{"userId":"newbie"}' }, { numResults = 10 })
+      assert.are_not.same(before[1].output.recommendedItems, after[1].output.recommendedItems)
+      assert.are_not.same(before[2].output.recommendedItems, after[2].output.recommendedItems)
+    end)
+
     it("writes an error line for an input the filter cannot apply to", function()
       local sv = solution_version("aws-popularity-count")
       local f = filter('INCLUDE ItemID WHERE Items.GENRES IN ($GENRE)')

@@ -530,7 +530,9 @@ function _M.batch_inference(eng, job)
     local user, item = input.userId, input.itemId
     if user ~= nil then user = tostring(user) end
     if item ~= nil then item = tostring(item) end
-    local request = { userId = user, itemId = item, numResults = n, exploration = exploration }
+    -- the user's live events since training count, as in get_recommendations
+    local request = { userId = user, itemId = item, numResults = n, exploration = exploration,
+                      history = user and _M.history(eng, sv, user) or nil }
     if rtype == "RELATED_ITEMS" then
       if not item then return line_error("itemId is required for a RELATED_ITEMS recipe") end
     elseif rtype == "PERSONALIZED_RANKING" then
@@ -578,18 +580,6 @@ function _M.batch_inference(eng, job)
   end)
 end
 
--- training.segment(recipe_arn, model, request) when training has it, else
--- the same call made here: the recipe module's segment function.
-local function segment(recipe_arn, model, request)
-  if training.segment then return training.segment(recipe_arn, model, request) end
-  local module, why = recipes.module(recipe_arn)
-  if not module then return nil, why end
-  if type(module.segment) ~= "function" then
-    return nil, fmt("%s does not make user segments", tostring(recipe_arn))
-  end
-  return training.call("Segmentation", module.segment, model, request)
-end
-_M.segment = segment
 
 -- Batch segment input lines, as the developer guide shows them:
 --   Item-Affinity {"itemId": "105"} -> {"input": {"itemId": "105"}, "output": {"recommendedUsers": [...]}}
@@ -622,7 +612,7 @@ function _M.batch_segment(eng, job)
       if not keep then return nil, where .. ": " .. tostring(msg) end
       request.keep = keep
     end
-    local list, why = segment(sv.recipeArn, model, request)
+    local list, why = training.segment(sv.recipeArn, model, request)
     if not list then return nil, where .. ": " .. tostring(why) end
     -- The filter again, for a recipe that does not ask keep itself.
     local users = {}
