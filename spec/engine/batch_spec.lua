@@ -6,7 +6,7 @@ local popularity = require "personalize.engine.recipes.popularity_count"
 local cjson = require "cjson"
 
 local RECIPE = "arn:aws:personalize:::recipe/"
-local ROLE = "arn:aws:iam::123456789012:role/p"
+local ROLE = support.ROLE
 
 local ITEMS_SCHEMA = [[{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema",
 "fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":"string","categorical":true}],"version":"1.0"}]]
@@ -98,15 +98,6 @@ describe("personalize-local batch jobs", function()
 
   local function arn_of(res, member) return assert(res, "call failed")[member] end
 
-  local function import(ds, key, text)
-    env.upload("bkt", key, text)
-    local job = arn_of(env.personalize:create_dataset_import_job { jobName = "imp-" .. key:gsub("%W", ""),
-      datasetArn = ds, dataSource = { dataLocation = "s3://bkt/" .. key }, roleArn = ROLE }, "datasetImportJobArn")
-    env.settle()
-    assert.equal("ACTIVE", assert(env.personalize:describe_dataset_import_job { datasetImportJobArn = job })
-      .datasetImportJob.status)
-  end
-
   -- A trained solution version of `recipe` on 60 users x 20 interactions and 60 items.
   local function solution_version(recipe)
     group = arn_of(env.personalize:create_dataset_group { name = "b" }, "datasetGroupArn")
@@ -118,8 +109,8 @@ describe("personalize-local batch jobs", function()
     local dit = arn_of(env.personalize:create_dataset { name = "it", schemaArn = sit, datasetGroupArn = group,
       datasetType = "Items" }, "datasetArn")
     env.settle()
-    import(di, "i.csv", support.interactions_csv(60, 20))
-    import(dit, "items.csv", items_csv())
+    env.import(di, "i.csv", support.interactions_csv(60, 20))
+    env.import(dit, "items.csv", items_csv())
     local sol = arn_of(env.personalize:create_solution { name = "s", datasetGroupArn = group,
       recipeArn = RECIPE .. recipe }, "solutionArn")
     env.settle()

@@ -5,7 +5,6 @@ local recipes = require "personalize.engine.recipes"
 local popularity = require "personalize.engine.recipes.popularity_count"
 
 local RECIPE = "arn:aws:personalize:::recipe/"
-local ROLE = "arn:aws:iam::123456789012:role/p"
 
 local ITEMS_SCHEMA = [[{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema",
 "fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":"string","categorical":true},
@@ -83,15 +82,6 @@ describe("personalize-local runtime", function()
 
   local function arn_of(res, member) return assert(res, "call failed")[member] end
 
-  local function import(ds, key, text)
-    env.upload("bkt", key, text)
-    local job = arn_of(env.personalize:create_dataset_import_job { jobName = "imp-" .. key:gsub("%W", ""),
-      datasetArn = ds, dataSource = { dataLocation = "s3://bkt/" .. key }, roleArn = ROLE }, "datasetImportJobArn")
-    env.settle()
-    local d = assert(env.personalize:describe_dataset_import_job { datasetImportJobArn = job }).datasetImportJob
-    assert.equal("ACTIVE", d.status, d.failureReason)
-  end
-
   -- A group with 60 users x 20 interactions and 40 items; returns the campaign ARN.
   local function setup(recipe, campaign_config, min_tps)
     group = arn_of(env.personalize:create_dataset_group { name = "rt" }, "datasetGroupArn")
@@ -103,8 +93,8 @@ describe("personalize-local runtime", function()
     local dit = arn_of(env.personalize:create_dataset { name = "it", schemaArn = sit, datasetGroupArn = group,
       datasetType = "Items" }, "datasetArn")
     env.settle()
-    import(di, "i.csv", support.interactions_csv(60, 20))
-    import(dit, "items.csv", items_csv())
+    env.import(di, "i.csv", support.interactions_csv(60, 20))
+    env.import(dit, "items.csv", items_csv())
     local sol = arn_of(env.personalize:create_solution { name = "s", datasetGroupArn = group,
       recipeArn = RECIPE .. (recipe or "aws-popularity-count") }, "solutionArn")
     env.settle()
@@ -386,13 +376,7 @@ describe("personalize-local next best action", function()
       datasetType = "Action_Interactions" }).datasetArn
     env.settle()
     for ds, body in pairs { [da] = ACTIONS_CSV, [dai] = action_interactions_csv() } do
-      local key = ds:match("[^/]+$") .. ".csv"
-      env.upload("nba", key, body)
-      local job = assert(p:create_dataset_import_job { jobName = "imp-" .. key:gsub("%W", ""), datasetArn = ds,
-        dataSource = { dataLocation = "s3://nba/" .. key }, roleArn = ROLE }).datasetImportJobArn
-      env.settle()
-      local d = assert(p:describe_dataset_import_job { datasetImportJobArn = job }).datasetImportJob
-      assert.equal("ACTIVE", d.status, d.failureReason)
+      env.import(ds, ds:match("[^/]+$") .. ".csv", body)
     end
     local sol = assert(p:create_solution { name = "nba", datasetGroupArn = group,
       recipeArn = RECIPE .. "aws-next-best-action" }).solutionArn

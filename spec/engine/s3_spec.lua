@@ -2,32 +2,14 @@
 -- hand-built requests (no network), and its helpers for the engine.
 local core = require "personalize.core"
 local s3 = require "personalize.engine.s3"
+local files = require "support.files"
 
 local NOW = 1767225600.25 -- 2026-01-01T00:00:00.250Z, frozen
 local MIB = 1048576
 
 local function clock() return NOW end
 
-local function tmpdir()
-  local path = os.tmpname()
-  os.remove(path)
-  assert(core.mkdir(path))
-  return path
-end
-
-local function write(path, data)
-  local f = assert(io.open(path, "wb"))
-  f:write(data)
-  f:close()
-end
-
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local tmpdir, write, read = files.tmpdir, files.write, files.read
 
 -- Percent-encoding as SDKs put keys on the wire ('/' kept).
 local function encode_key(key)
@@ -628,10 +610,10 @@ describe("engine.s3", function()
       expect_error(put("fail", "blocked", "via http"), 500, "InternalError")
       write(dir .. "/spool", "spooled")
       expect_error(call("PUT", "/fail/blocked", { body_file = dir .. "/spool" }), 500, "InternalError")
-      local files = tree(dir .. "/buckets/fail")
+      local names = tree(dir .. "/buckets/fail")
       assert.are.same({ "bucket.json", "data/" .. core.listdir(dir .. "/buckets/fail/data")[1],
-        "objects/kk.json" }, files)
-      for _, f in ipairs(files) do assert.falsy(f:find(".tmp.", 1, true), f) end
+        "objects/kk.json" }, names)
+      for _, f in ipairs(names) do assert.falsy(f:find(".tmp.", 1, true), f) end
       assert.are.equal("old", store:read_object("fail", "k"))
     end)
   end)

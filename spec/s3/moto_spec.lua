@@ -4,6 +4,7 @@
 local core = require "personalize.core"
 local moto = require "support.moto"
 local s3mod = require "personalize.s3"
+local files = require "support.files"
 
 local MIB = 1024 * 1024
 
@@ -25,13 +26,7 @@ local function generate(path, size)
   return path
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = files.read
 
 -- Lua heap growth in KiB while `fn` runs with the collector stopped: every
 -- string made on the way stays counted.

@@ -6,6 +6,7 @@ local core = require "personalize.core"
 local cjson = require "cjson"
 local s3mod = require "personalize.s3"
 local xml = require "personalize.protocol.rest_xml"
+local files = require "support.files"
 
 local CREDS = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
 local EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -44,13 +45,7 @@ local function tmpfile(data)
   return path
 end
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = files.read
 
 describe("personalize.s3 addressing", function()
   it("uses virtual-hosted requests on S3's regional host by default", function()

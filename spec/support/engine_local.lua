@@ -4,6 +4,8 @@
 --
 --   local env = engine_support.new{ timings = { pending = 1, in_progress = 1 } }
 --   env.personalize:create_schema{ ... }   -- clients: personalize, runtime, events, s3
+--   env.upload(bucket, key, text)           -- an object, bucket policy included
+--   env.import(dataset_arn, key, csv)       -- upload and import, ACTIVE
 --   env.advance(5)                          -- lifecycles see 5 more seconds
 --   env.settle()                            -- runs every due lifecycle step
 --   env.reopen()                            -- close and reopen the engine (restart)
@@ -31,6 +33,9 @@ _M.INTERACTIONS_SCHEMA = SMALL_SCHEMA
 
 _M.ITEMS_SCHEMA = [[{"type":"record","name":"Items","namespace":"com.amazonaws.personalize.schema",
 "fields":[{"name":"ITEM_ID","type":"string"},{"name":"GENRES","type":"string","categorical":true}],"version":"1.0"}]]
+
+-- The role the specs pass where Personalize asks for one.
+_M.ROLE = "arn:aws:iam::123456789012:role/p"
 
 -- The bucket policy of the tutorial: Personalize may read and list.
 function _M.bucket_policy(bucket)
@@ -87,6 +92,7 @@ function _M.new(opts)
   if opts.backend == "server" then
     local env = server_env(opts)
     env.upload = function(...) return _M.upload(env, ...) end
+    env.import = function(...) return _M.import(env, ...) end
     return env
   end
   counter = counter + 1
@@ -131,6 +137,7 @@ function _M.new(opts)
   end
   env.in_process = true
   env.upload = function(...) return _M.upload(env, ...) end
+  env.import = function(...) return _M.import(env, ...) end
   return env
 end
 
@@ -143,6 +150,19 @@ function _M.upload(env, bucket, key, text, no_policy)
     assert(env.s3:put_bucket_policy { Bucket = bucket, Policy = _M.bucket_policy(bucket) })
   end
   assert(env.s3:put_object { Bucket = bucket, Key = key, Body = text })
+end
+
+-- Uploads `text` to s3://bkt/KEY and imports it into dataset `ds`, the
+-- lifecycle settled; raises unless the import job is ACTIVE. The job.
+function _M.import(env, ds, key, text)
+  _M.upload(env, "bkt", key, text)
+  local res = assert(env.personalize:create_dataset_import_job { jobName = "imp-" .. key:gsub("%W", ""),
+    datasetArn = ds, dataSource = { dataLocation = "s3://bkt/" .. key }, roleArn = _M.ROLE })
+  env.settle()
+  local job = assert(env.personalize:describe_dataset_import_job {
+    datasetImportJobArn = res.datasetImportJobArn }).datasetImportJob
+  assert(job.status == "ACTIVE", ("import of %s: %s %s"):format(key, job.status, tostring(job.failureReason)))
+  return job
 end
 
 return _M

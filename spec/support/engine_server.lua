@@ -37,6 +37,7 @@
 -- Every method works with `.` or `:`. Servers still running when the Lua
 -- state closes are stopped (a safety net: specs stop theirs in teardown).
 local process = require "support.process"
+local files = require "support.files"
 
 local q = process.shell_quote
 
@@ -81,13 +82,7 @@ local function timings_arg(t)
   return table.concat(parts, ",")
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = files.read
 
 local counter = 0
 

@@ -28,6 +28,7 @@
 -- hide behind) its own peer.
 local cjson = require "cjson"
 local process = require "support.process"
+local files = require "support.files"
 
 local _M = {}
 
@@ -42,13 +43,7 @@ local USER = "lua-personalize-spec"
 
 local q = process.shell_quote
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function slurp(path) return files.read(path) or "" end
 
 -- Runs the aws CLI against `endpoint` with `args` (a list of words after
 -- the global options). opts: access_key_id, secret_access_key (default

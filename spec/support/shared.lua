@@ -1,6 +1,7 @@
 -- Locates ../shared (test vectors, models, datasets) for specs and benches.
 -- PERSONALIZE_SHARED overrides. Under CI=true a missing directory fails;
 -- elsewhere the caller skips loudly.
+local files = require "support.files"
 local _M = {}
 
 function _M.dir(sub)
@@ -14,13 +15,7 @@ function _M.dir(sub)
   return nil
 end
 
-function _M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+_M.read = files.read
 
 -- Names of the entries of a directory, sorted.
 function _M.list(dir)

@@ -8,20 +8,11 @@ local shared = require "support.shared"
 
 local q = process.shell_quote
 local LUA = require("support.process").LUA
+local files = require "support.files"
 
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(core.mkdir(dir))
-  return dir
-end
+local tmpdir = files.tmpdir
 
-local function read(path)
-  local fh = assert(io.open(path, "rb"))
-  local s = fh:read("*a")
-  fh:close()
-  return s
-end
+local function read(path) return assert(files.read(path), "cannot read " .. path) end
 
 -- Runs a shell command; its exit status and its output (stdout and stderr).
 local function run(cmd)

@@ -2,13 +2,9 @@
 -- CSV round trips and frames of API results.
 local frame = require "personalize.frame"
 local cjson = require "cjson"
+local files = require "support.files"
 
-local function tmpdir()
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(require("personalize.core").mkdir(dir))
-  return dir
-end
+local tmpdir = files.tmpdir
 
 local function sample()
   return frame({

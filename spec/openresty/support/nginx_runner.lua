@@ -11,6 +11,7 @@
 --   runner.available()           the nginx binary, or nil (skipped loudly; an error under CI=true)
 local process = require "support.process"
 local socket = require "socket"
+local files = require "support.files"
 
 local q = process.shell_quote
 
@@ -33,13 +34,7 @@ function _M.available()
   return path
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local function read_file(path) return files.read(path) or "" end
 
 local counter = 0
 

@@ -13,7 +13,7 @@
 local common = require "personalize.engine.recipes.common"
 local sims = require "personalize.engine.recipes.sims"
 
-local ipairs, error = ipairs, error
+local error = error
 local min = math.min
 
 local _M = { name = "aws-semantic-similarity", MODEL_VERSION = 1, NEIGHBORS = 50 }
@@ -30,17 +30,10 @@ function _M.train(data)
            nbr = meta.nbr, popular_ids = top }
 end
 
+local function same(id) return id end
+
 function _M.recommend(model, request)
-  request = request or {}
-  local id = common.id(request.itemId)
-  local j = id and sims.item_index(model)[id]
-  local items = model.items
-  return common.pick(request, function(emit)
-    if j and common.each_neighbor(model, j, function(n) return emit(items[n]) end) then return end
-    for _, p in ipairs(model.popular_ids) do
-      if p ~= id and emit(p) then return end
-    end
-  end)
+  return sims.related(model, request, model.popular_ids, same)
 end
 
 return _M

@@ -54,18 +54,26 @@ function _M.item_index(model)
   return d
 end
 
--- Neighbours of the item, then the popular items; the item itself never.
-function _M.recommend(model, request)
+-- Neighbours of the item (model.items, off, nbr), then the entries of
+-- `popular` as id_of(entry) gives their ids; the item itself never.
+-- Shared by the RELATED_ITEMS recipes whose models have that shape.
+function _M.related(model, request, popular, id_of)
   request = request or {}
   local id = common.id(request.itemId)
   local j = id and _M.item_index(model)[id]
   local items = model.items
   return common.pick(request, function(emit)
     if j and common.each_neighbor(model, j, function(n) return emit(items[n]) end) then return end
-    for _, p in ipairs(model.popular) do
-      if items[p] ~= id and emit(items[p]) then return end
+    for _, p in ipairs(popular) do
+      local pid = id_of(p)
+      if pid ~= id and emit(pid) then return end
     end
   end)
+end
+
+function _M.recommend(model, request)
+  local items = model.items
+  return _M.related(model, request, model.popular, function(p) return items[p] end)
 end
 
 return _M
