@@ -168,6 +168,10 @@ function _M.new(service, opts)
     transport = transport,
     _service = svc,
     _host = sigv4.host_header(url),
+    -- An endpoint with a path ("https://proxy/personalize") puts it before
+    -- every request's path, signed as sent.
+    _origin = url.scheme .. "://" .. sigv4.host_header(url),
+    _base_path = url.path ~= "/" and (url.path:gsub("/+$", "")) or "",
     _credentials = provider,
     _retry = retry.new { mode = mode, max_attempts = max_attempts,
                          sleep = transport.sleep, now = transport.now },
@@ -188,10 +192,11 @@ local function attempt(self, op, creds, method, path, query, headers, body, payl
   headers["X-Amz-Date"] = amz_date()
   headers["X-Amz-Security-Token"] = creds.session_token
   headers.Authorization = nil
+  path = self._base_path .. path
   local authorization = sigv4.authorize(method, path, query, headers, payload_hash,
     creds, headers["X-Amz-Date"], self.region, self.signing_name)
   headers.Authorization = authorization
-  local url = self.endpoint .. path .. (query and ("?" .. query) or "")
+  local url = self._origin .. path .. (query and ("?" .. query) or "")
   local started = self._debug and now()
   local status, rheaders, rbody = self.transport:send {
     method = method, url = url, headers = headers, body = body,

@@ -173,6 +173,18 @@ describe("requests on the wire", function()
     end)
   end)
 
+  it("puts an endpoint's path before the operation's path and signs what it sends", function()
+    for _, base in ipairs { "/personalize", "/personalize/" } do
+      srv.reset()
+      local c = personalize.client("personalize-runtime", {
+        region = "us-east-1", endpoint = srv.url .. base, credentials = CREDS, max_attempts = 1 })
+      assert(c:get_recommendations { campaignArn = "arn:aws:personalize:us-east-1:1:campaign/c", userId = "u" })
+      local req = srv.requests()[1]
+      assert.are.equal("/personalize/recommendations", req.path)
+      check_common(req, "application/json")
+    end
+  end)
+
   it("reuses one connection across calls (keep-alive)", function()
     local c = clients["personalize"]
     assert(c:list_schemas {})
