@@ -34,7 +34,7 @@ SPEC_LUA_PATH ?= lua/?.lua;lua/?/init.lua;spec/?.lua;;
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR     := build/fuzz
-FUZZ_TARGETS := fuzz_uri fuzz_query fuzz_header fuzz_sign fuzz_http_header
+FUZZ_TARGETS := fuzz_uri fuzz_query fuzz_header fuzz_sign fuzz_http_header fuzz_http_answer
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x10100000L \
                 -g -O1 -fno-omit-frame-pointer -Isrc $(WARN) -Werror \
@@ -53,9 +53,10 @@ fuzz_query_SRCS       := src/sigv4.c
 fuzz_header_SRCS      := src/sigv4.c
 fuzz_sign_SRCS        := src/sigv4.c
 fuzz_http_header_SRCS := src/http_parse.c
+fuzz_http_answer_SRCS := src/http_plain.c src/http_parse.c
 
 .SECONDEXPANSION:
-$(FUZZ_DIR)/%: fuzz/%.c fuzz/fuzz_util.h $$($$*_SRCS) src/sigv4.h src/http_parse.h check.mk
+$(FUZZ_DIR)/%: fuzz/%.c fuzz/fuzz_util.h $$($$*_SRCS) src/sigv4.h src/http_parse.h src/http_plain.h check.mk
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $($*_FLAGS) -o $@ $< $($*_SRCS) $(FUZZ_LIBS) $($*_LIBS)
 

@@ -27,7 +27,7 @@ build = {
   type = "builtin",
   modules = {
     ["personalize.core"] = {
-      sources = { "src/core.c", "src/lcrypto.c", "src/sigv4.c", "src/lsigv4.c", "src/http.c", "src/http_parse.c", "src/fs.c", "src/recs.c" },
+      sources = { "src/core.c", "src/lcrypto.c", "src/sigv4.c", "src/lsigv4.c", "src/http.c", "src/http_parse.c", "src/http_plain.c", "src/fs.c", "src/recs.c" },
       defines = { "_POSIX_C_SOURCE=200809L", "OPENSSL_API_COMPAT=0x10100000L" },
       incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },

@@ -27,7 +27,8 @@ import hashlib, json, os, pathlib, shutil, sys
 suite = pathlib.Path(sys.argv[1])
 root = pathlib.Path("fuzz/corpus")
 corpus = {t: set() for t in
-          ("fuzz_uri", "fuzz_query", "fuzz_header", "fuzz_sign", "fuzz_http_header")}
+          ("fuzz_uri", "fuzz_query", "fuzz_header", "fuzz_sign", "fuzz_http_header",
+           "fuzz_http_answer")}
 
 def add(target, data):
     if isinstance(data, str):
@@ -86,10 +87,11 @@ for text, ctx in cases:
                                 ctx.get("region", "us-east-1").encode(),
                                 ctx.get("service", "service").encode(), signed))
 
-# Real response heads, one line (with its CRLF) per input.
+# Real response heads, one line (with its CRLF) per input; whole, as answers.
 for cap in sorted(pathlib.Path("fuzz/captured").glob("*.txt")):
     for line in cap.read_bytes().splitlines(keepends=True):
         add("fuzz_http_header", line)
+    add("fuzz_http_answer", cap.read_bytes())
 
 # ---- hand-written adversarial inputs ----------------------------------
 for s in [b"", b"/", b"//", b"///a//b///", b"/./", b"/.", b"/..", b"/../..", b"..", b".",
@@ -120,6 +122,18 @@ for s in [b"HTTP/1.1 200 OK\r\n", b"HTTP/2 204\r\n", b"HTTP/1.0 999 \r\n",
           b"Set-Cookie: a=b; Path=/\r\n", b"!#$%&'*+-.^_`|~09AZaz: v\r\n",
           b"\xff\xfe: v\r\n", b"Name:value\r\r\n", b"Name: v\xc3\xa9\r\n"]:
     add("fuzz_http_header", s)
+
+for s in [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+          b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+          b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nx",
+          b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;a=b\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+          b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nfffffffffffffffff\r\n",
+          b"HTTP/1.0 200 OK\r\n\r\nto the end", b"HTTP/1.1 204 No Content\r\n\r\n",
+          b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+          b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\n",
+          b"HTTP/1.1 101 Switching\r\n\r\n", b"SMTP ready\r\n", b"",
+          b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxEXTRA"]:
+    add("fuzz_http_answer", s)
 
 for target, inputs in corpus.items():
     d = root / target

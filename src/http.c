@@ -9,7 +9,7 @@
  *
  * Lua view:
  *   local h = core.http{ ca_bundle=, verify=, connect_timeout=, timeout=,
- *                        proxy=, user_agent= }            -- all optional
+ *                        proxy=, user_agent=, plain= }    -- all optional
  *   status, headers, body = h:request{ method=, url=, headers=, body=,
  *                                      body_file=, body_offset=, body_length=,
  *                                      response_file=, timeout= }
@@ -20,6 +20,12 @@
  *   m:perform(wait)        -> { {id=, status=, headers=, body=} |
  *                               {id=, code=, message=}, ... }
  *   m:pending(), m:close()
+ *
+ * Plain http:// requests with the body in memory (or none), no proxy and
+ * no response_file go through http_plain.c on the handle's own kept-alive
+ * socket instead of libcurl: the same bytes on the wire, the same results
+ * and error codes, a fraction of the work per request. `plain = false`
+ * sends everything through libcurl.
  *
  * body_file sends a regular file, or with body_offset / body_length (bytes,
  * whole numbers) only that region of it, so Content-Length is known and
@@ -50,6 +56,7 @@
 
 #include "core.h"
 #include "http_parse.h"
+#include "http_plain.h"
 
 #define HTTP_MT "personalize.http"
 #define MULTI_MT "personalize.multi"
@@ -61,6 +68,7 @@
 #define HTTP_MAX_HEAD_BYTES (1024 * 1024)	/* response header budget */
 #define HTTP_KEEP_BUFFER (1024 * 1024)	/* larger buffers are not kept */
 #define HTTP_HOST_MAX 256
+#define HTTP_UA_MAX 256
 #define HTTP_METHOD_MAX 32
 #define MULTI_DEFAULT_MAX_CONNECTIONS 32L
 
@@ -107,6 +115,18 @@ struct http {
 	struct http_buf scratch;	/* assembles "Name: value" lines */
 	char host[HTTP_HOST_MAX];	/* host[:port] of the URL, for messages */
 	char errbuf[CURL_ERROR_SIZE];
+
+	/* The fast path (http_plain.c) for plain http:// requests. */
+	struct plain_conn plain;
+	int plain_ok;			/* allowed: no proxy, not turned off */
+	int plain_used;			/* the current transfer goes that way */
+	enum plain_result plain_rc;
+	struct plain_request preq;
+	struct http_buf req_head;	/* its request line and fields */
+	char plain_host[HTTP_HOST_MAX];	/* for getaddrinfo, no brackets */
+	char plain_port[8];
+	char plain_authority[PLAIN_AUTHORITY_MAX];
+	char user_agent[HTTP_UA_MAX];
 
 	/* Membership of a multi: non-NULL while a transfer runs there. */
 	struct multi *multi;
@@ -386,6 +406,9 @@ static void http_transfer_reset(struct http *h)
 	h->rc = CURLE_OK;
 	h->status = 0;
 	h->errbuf[0] = '\0';
+	h->plain_used = 0;
+	h->plain_rc = PLAIN_OK;
+	http_buf_trim(&h->req_head);
 }
 
 /*
@@ -415,6 +438,19 @@ static const char *http_error_code(const struct http *h)
 {
 	if (h->failure != HTTP_FAIL_NONE)
 		return "HTTPClientError";
+	switch (h->plain_rc) {
+	case PLAIN_OK:
+		break;
+	case PLAIN_RESOLVE_ERROR:
+	case PLAIN_CONNECT_ERROR:
+		return "EndpointConnectionError";
+	case PLAIN_CONNECT_TIMEOUT:
+		return "ConnectTimeoutError";
+	case PLAIN_READ_TIMEOUT:
+		return "ReadTimeoutError";
+	default:
+		return "HTTPClientError";
+	}
 	switch (h->rc) {
 	case CURLE_OPERATION_TIMEDOUT:
 		return h->connected ? "ReadTimeoutError" : "ConnectTimeoutError";
@@ -513,6 +549,10 @@ static void http_push_error_message(lua_State *L, const struct http *h)
 		what = "SSL error talking to";
 	else
 		what = "HTTP client error talking to";
+	if (h->plain_rc != PLAIN_OK) {
+		lua_pushfstring(L, "%s %s: %s", what, h->host, h->preq.message);
+		return;
+	}
 	lua_pushfstring(L, "%s %s: %s (curl error %d)", what, h->host,
 			h->errbuf[0] ? h->errbuf : curl_easy_strerror(h->rc),
 			(int)h->rc);
@@ -525,7 +565,8 @@ static void http_push_error_message(lua_State *L, const struct http *h)
  */
 static int http_push_outcome(lua_State *L, struct http *h)
 {
-	if (h->rc != CURLE_OK || h->failure != HTTP_FAIL_NONE) {
+	if (h->rc != CURLE_OK || h->failure != HTTP_FAIL_NONE ||
+	    h->plain_rc != PLAIN_OK) {
 		lua_pushnil(L);
 		lua_pushstring(L, http_error_code(h));
 		http_push_error_message(L, h);
@@ -687,11 +728,13 @@ static void http_add_header(lua_State *L, struct http *h, const char *line)
  * empty value.
  */
 static void http_build_headers(lua_State *L, struct http *h, int t,
-			       int fields_body)
+			       int fields_body, int plain)
 {
 	int has_accept = 0, has_expect = 0, has_type = 0;
+	int has_host = 0, has_agent = 0, has_length = 0;
 	size_t nlen, vlen;
 
+	h->scratch.len = 0;
 	if (t != 0) {
 		lua_pushnil(L);
 		while (lua_next(L, t)) {
@@ -714,6 +757,20 @@ static void http_build_headers(lua_State *L, struct http *h, int t,
 			has_accept |= http_name_is(name, nlen, "accept");
 			has_expect |= http_name_is(name, nlen, "expect");
 			has_type |= http_name_is(name, nlen, "content-type");
+			if (plain) {
+				/* "Name: value\r\n" lines, collected in scratch */
+				has_host |= http_name_is(name, nlen, "host");
+				has_agent |= http_name_is(name, nlen, "user-agent");
+				has_length |= http_name_is(name, nlen, "content-length");
+				if (http_buf_reserve(&h->scratch, nlen + vlen + 4))
+					luaL_error(L, "out of memory building request headers");
+				http_buf_append(&h->scratch, name, nlen);
+				http_buf_append(&h->scratch, ": ", vlen > 0 ? 2 : 1);
+				http_buf_append(&h->scratch, value, vlen);
+				http_buf_append(&h->scratch, "\r\n", 2);
+				lua_pop(L, 1);
+				continue;
+			}
 
 			/* "Name: value", or "Name;" which libcurl sends as "Name:" */
 			h->scratch.len = 0;
@@ -731,12 +788,121 @@ static void http_build_headers(lua_State *L, struct http *h, int t,
 			lua_pop(L, 1);
 		}
 	}
+	if (plain) {
+		/* As libcurl sends them: Host, User-Agent, the caller's
+		 * fields, Content-Length. */
+		char line[HTTP_UA_MAX + PLAIN_AUTHORITY_MAX + 32];
+		int n = 0, m = 0;
+
+		(void)has_accept;
+		(void)has_expect;
+		(void)has_type;
+		if (!has_host)
+			n += snprintf(line + n, sizeof line - (size_t)n, "Host: %s\r\n",
+				      h->plain_authority);
+		if (!has_agent && h->user_agent[0] != '\0')
+			n += snprintf(line + n, sizeof line - (size_t)n,
+				      "User-Agent: %s\r\n", h->user_agent);
+		if (http_buf_append(&h->req_head, line, (size_t)n) ||
+		    http_buf_append(&h->req_head, h->scratch.data, h->scratch.len))
+			luaL_error(L, "out of memory building request headers");
+		if (fields_body && !has_length)
+			m = snprintf(line, sizeof line, "Content-Length: %lu\r\n",
+				     (unsigned long)h->upload_len);
+		if (http_buf_append(&h->req_head, line, (size_t)m) ||
+		    http_buf_append(&h->req_head, "\r\n", 2))
+			luaL_error(L, "out of memory building request headers");
+		h->scratch.len = 0;
+		return;
+	}
 	if (!has_expect)
 		http_add_header(L, h, "Expect:");
 	if (!has_accept)
 		http_add_header(L, h, "Accept:");
 	if (fields_body && !has_type)
 		http_add_header(L, h, "Content-Type:");
+}
+
+/*
+ * Whether `url` can take the fast path; if so fills plain_host,
+ * plain_port and plain_authority and starts h->req_head with the request
+ * line. Only "http://host[:port][/path][?query]" with a path of visible
+ * ASCII qualifies: userinfo, odd ports or bytes libcurl would refuse or
+ * rewrite are left to libcurl, which reports them as it always did.
+ */
+static int http_plain_start(struct http *h, const char *url,
+			    const char *method, size_t method_len)
+{
+	const char *auth, *end, *target, *host, *host_end, *port = NULL, *p;
+	size_t host_len, port_len = 0, target_len;
+
+	if (strncmp(url, "http://", 7) != 0)
+		return 0;
+	auth = url + 7;
+	end = auth + strcspn(auth, "/?#");
+	for (p = auth; p < end; p++)
+		if (*p == '@' || *p == '%' || (unsigned char)*p <= ' ' ||
+		    (unsigned char)*p >= 0x7f)
+			return 0;
+	host = auth;
+	if (*host == '[') {
+		host_end = memchr(host, ']', (size_t)(end - host));
+		if (host_end == NULL)
+			return 0;
+		host++;
+		p = host_end + 1;
+	} else {
+		host_end = memchr(host, ':', (size_t)(end - host));
+		if (host_end == NULL)
+			host_end = end;
+		p = host_end;
+	}
+	if (p < end) {
+		if (*p != ':')
+			return 0;
+		port = p + 1;
+		port_len = (size_t)(end - port);
+		if (port_len == 0 || port_len > 5 || strspn(port, "0123456789") < port_len)
+			return 0;
+	}
+	host_len = (size_t)(host_end - host);
+	if (host_len == 0 || host_len >= sizeof h->plain_host ||
+	    (size_t)(end - auth) >= sizeof h->plain_authority)
+		return 0;
+	memcpy(h->plain_host, host, host_len);
+	h->plain_host[host_len] = '\0';
+	if (port != NULL) {
+		long n = strtol(port, NULL, 10);
+
+		if (n < 1 || n > 65535)
+			return 0;
+		memcpy(h->plain_port, port, port_len);
+		h->plain_port[port_len] = '\0';
+	} else {
+		strcpy(h->plain_port, "80");
+	}
+	/* The Host libcurl sends: the authority, without a default port. */
+	if (port != NULL && strcmp(h->plain_port, "80") == 0)
+		end = port - 1;
+	memcpy(h->plain_authority, auth, (size_t)(end - auth));
+	h->plain_authority[end - auth] = '\0';
+
+	/* The request target: path and query as given, no fragment. */
+	target = auth + strcspn(auth, "/?#");
+	target_len = strcspn(target, "#");
+	for (p = target; p < target + target_len; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return 0;
+	h->req_head.len = 0;
+	if (http_buf_reserve(&h->req_head, method_len + target_len + 16))
+		return 0;
+	http_buf_append(&h->req_head, method, method_len);
+	http_buf_append(&h->req_head, " ", 1);
+	if (target_len == 0 || *target == '?')
+		http_buf_append(&h->req_head, "/", 1);
+	http_buf_append(&h->req_head, target, target_len);
+	http_buf_append(&h->req_head, " HTTP/1.1\r\n", 11);
+	return 1;
 }
 
 /* Raises with libcurl's text unless `rc` is CURLE_OK. */
@@ -779,11 +945,12 @@ static const char *const http_request_keys[] = {
  * transfer ends, since libcurl reads it in place. When a local file cannot
  * be opened it returns 3 with nil, code, message pushed instead.
  */
-static int http_request_prepare(lua_State *L, struct http *h, int req)
+static int http_request_prepare(lua_State *L, struct http *h, int req,
+				int allow_plain)
 {
 	const char *what = "request", *url, *method = "GET";
 	size_t url_len, method_len = 3;
-	int base = lua_gettop(L), upload, fields, is_head, err;
+	int base = lua_gettop(L), upload, fields, is_head, err, plain;
 	long timeout_ms = h->timeout_ms;
 	curl_off_t size = 0, offset = 0, length = -1;
 	struct stat st;
@@ -826,7 +993,13 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 		 strcmp(method, "PATCH") == 0;
 	/* A body in memory (or none) goes out as CURLOPT_POSTFIELDS. */
 	fields = upload && lua_isnil(L, base + 5);
-	http_build_headers(L, h, lua_isnil(L, base + 3) ? 0 : base + 3, fields);
+	plain = allow_plain && h->plain_ok && lua_isnil(L, base + 5) &&
+		lua_isnil(L, base + 6) &&
+		http_plain_start(h, url, method, method_len);
+	if (!lua_isnil(L, base + 4))
+		lua_tolstring(L, base + 4, &h->upload_len);
+	http_build_headers(L, h, lua_isnil(L, base + 3) ? 0 : base + 3, fields,
+			   plain);
 	if (!lua_isnil(L, base + 6)) {
 		h->download_path = strdup(lua_tostring(L, base + 6));
 		if (h->download_path == NULL)
@@ -883,6 +1056,29 @@ static int http_request_prepare(lua_State *L, struct http *h, int req)
 			return 3;
 		}
 		h->to_file = 1;
+	}
+
+	/* 3. The fast path needs nothing from libcurl. */
+	if (plain) {
+		struct plain_request *r = &h->preq;
+
+		h->plain_used = 1;
+		r->host = h->plain_host;
+		r->port = h->plain_port;
+		r->authority = h->plain_authority;
+		r->head = h->req_head.data;
+		r->head_len = h->req_head.len;
+		r->body = h->upload_mem;
+		r->body_len = h->upload_len;
+		r->head_only = is_head;
+		r->timeout_ms = timeout_ms;
+		r->on_header = http_on_header;
+		r->on_body = http_on_body;
+		r->ud = h;
+		lua_pushvalue(L, base + 4);
+		lua_replace(L, base + 1);
+		lua_settop(L, base + 1);
+		return 0;
 	}
 
 	/* 3. Per-request options: every one is set on every request. */
@@ -980,6 +1176,8 @@ static int http_close(lua_State *L)
 	http_buf_free(&h->head);
 	http_buf_free(&h->body);
 	http_buf_free(&h->scratch);
+	http_buf_free(&h->req_head);
+	plain_close(&h->plain);
 	h->closed = 1;
 	return 0;
 }
@@ -1007,10 +1205,20 @@ static int http_request(lua_State *L)
 				  " transfer; wait for its completion");
 	luaL_checktype(L, 2, LUA_TTABLE);
 	lua_settop(L, 2);
-	n = http_request_prepare(L, h, 2);
+	n = http_request_prepare(L, h, 2, 1);
 	if (n != 0)
 		return n;
 	/* The body anchor sits at index 3 for the whole transfer. */
+	if (h->plain_used) {
+		enum plain_result pr = plain_perform(&h->plain, &h->preq);
+
+		/* A refusal by a callback is told by h->failure. */
+		h->plain_rc = pr == PLAIN_ABORTED && h->failure != HTTP_FAIL_NONE ?
+			      PLAIN_OK : pr;
+		h->status = pr == PLAIN_OK ? h->preq.status : 0;
+		http_release_transfer(h, pr != PLAIN_OK);
+		return http_push_outcome(L, h);
+	}
 	rc = curl_easy_perform(h->easy);
 	http_transfer_end(h, rc);
 	return http_push_outcome(L, h);
@@ -1077,25 +1285,40 @@ static void http_configure(lua_State *L, struct http *h, int opts)
 		if (http_get_field(L, opts, "proxy", LUA_TSTRING, what)) {
 			rc = curl_easy_setopt(e, CURLOPT_PROXY, lua_tostring(L, -1));
 			http_setopt_check(L, rc, "proxy");
+			h->plain_ok = 0;
 		}
 		lua_pop(L, 1);
 		if (http_get_field(L, opts, "user_agent", LUA_TSTRING, what)) {
-			rc = curl_easy_setopt(e, CURLOPT_USERAGENT, lua_tostring(L, -1));
+			size_t len;
+			const char *s = lua_tolstring(L, -1, &len);
+
+			rc = curl_easy_setopt(e, CURLOPT_USERAGENT, s);
 			http_setopt_check(L, rc, "user_agent");
+			if (len >= sizeof h->user_agent || strlen(s) != len ||
+			    strpbrk(s, "\r\n") != NULL)
+				h->plain_ok = 0;
+			else
+				memcpy(h->user_agent, s, len + 1);
 			ua = NULL;
 		}
 		lua_pop(L, 1);
+		if (http_get_field(L, opts, "plain", LUA_TBOOLEAN, what) &&
+		    !lua_toboolean(L, -1))
+			h->plain_ok = 0;
+		lua_pop(L, 1);
 	}
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+	h->preq.connect_ms = connect_ms;
 	if (ua != NULL) {
 		rc = curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
 		http_setopt_check(L, rc, "user_agent");
+		strcpy(h->user_agent, ua);
 	}
 }
 
 static const char *const http_option_keys[] = {
 	"ca_bundle", "verify", "connect_timeout", "timeout", "proxy",
-	"user_agent", NULL
+	"user_agent", "plain", NULL
 };
 
 /* core.http([options]) -> a new personalize.http */
@@ -1119,6 +1342,10 @@ static int http_new(lua_State *L)
 	if (h->easy == NULL)
 		return luaL_error(L, "curl_easy_init failed");
 	strcpy(h->host, "(no host)");
+	plain_init(&h->plain);
+	/* libcurl takes proxies for http:// from these: leave them to it. */
+	h->plain_ok = getenv("http_proxy") == NULL && getenv("ALL_PROXY") == NULL &&
+		      getenv("all_proxy") == NULL;
 	http_configure(L, h, opts);
 	return 1;
 }
@@ -1190,7 +1417,7 @@ static int multi_add(lua_State *L)
 				  MULTI_MT " transfer");
 	luaL_checktype(L, 3, LUA_TTABLE);
 	lua_settop(L, 4);
-	n = http_request_prepare(L, h, 3);	/* pushes the body anchor: 5 */
+	n = http_request_prepare(L, h, 3, 0);	/* pushes the body anchor: 5 */
 	if (n != 0)
 		return n;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);	/* 6: records */

@@ -14,6 +14,9 @@ script (the last one repeats). An answer is an object:
     {"status": 200, "headers": {...}, "body": "..."}   an HTTP answer
     {"reset": true}        close the connection with a TCP reset, no answer
     {"stall": SECONDS}     wait that long before answering (as above)
+    {"raw": "..."}         these bytes (latin-1) as the whole answer, framing
+                           and all; with "close": true the connection is
+                           then closed without a word
 In bodies, {{expires_in:N}} becomes the ISO 8601 UTC time N seconds from now.
 """
 import datetime
@@ -83,9 +86,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return
         if answer.get("stall"):
             time.sleep(answer["stall"])
+        if answer.get("raw") is not None:
+            self.wfile.write(answer["raw"].encode("latin-1"))
+            self.wfile.flush()
+            if answer.get("close"):
+                self.close_connection = True
+            return
         self.send(answer.get("status", 200), answer.get("headers", {}), expand(answer.get("body", "")))
 
-    do_GET = do_POST = do_PUT = do_DELETE = handle_any
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = handle_any
 
 
 class Server(http.server.ThreadingHTTPServer):
