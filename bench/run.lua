@@ -142,6 +142,7 @@ local function bench_sequential()
     local client = runtime_client(peer.url)
     assert(client:get_recommendations(PARAMS))
     local h = core.http()
+    local hc = core.http { plain = false }
     local raw_req = { method = "POST", url = url, body = BODY,
       headers = { ["Content-Type"] = "application/json", ["X-Amz-Date"] = "20150830T123600Z",
                   Authorization = ("A"):rep(200) } }
@@ -160,6 +161,7 @@ local function bench_sequential()
     f:close()
     local use_wrk, use_curl = have("wrk"), have("curl")
     local client_best, raw_best, wrk_best, curl_best = math.huge, math.huge, nil, math.huge
+    local libcurl_best = math.huge
     for _ = 1, 3 do
       if use_curl then
         local t0 = now()
@@ -171,12 +173,15 @@ local function bench_sequential()
       if t < client_best then client_best = t end
       t = best_ns(calls, 1, function() h:request(raw_req) end)
       if t < raw_best then raw_best = t end
+      t = best_ns(calls, 1, function() hc:request(raw_req) end)
+      if t < libcurl_best then libcurl_best = t end
       if use_wrk then
         local r = wrk_rate(url, 1, script)
         if r and (not wrk_best or r > wrk_best) then wrk_best = r end
       end
     end
     h:close()
+    hc:close()
     local boto_us = have_python_module("boto3")
       and popen_number(fmt("python3 bench/boto3_calls.py %s %d", peer.url, 1000))
     local rate = 1e9 / client_best
@@ -187,6 +192,8 @@ local function bench_sequential()
       boto_us and fmt("(%.0f us a call)", boto_us) or "(boto3 not importable)")
     line("curl CLI, connection reused", use_curl and fmt("%.0f", 1e9 / curl_best) or "-", "req/s",
       use_curl and wrk_best and fmt("%.0f%% of wrk (libcurl + the CLI)", 1e9 / curl_best / wrk_best * 100) or "")
+    line("core.http through libcurl (plain = false)", fmt("%.0f", 1e9 / libcurl_best), "req/s",
+      wrk_best and fmt("%.0f%% of wrk", 1e9 / libcurl_best / wrk_best * 100) or "")
     line("core.http alone (transport)", fmt("%.0f", 1e9 / raw_best), "req/s",
       wrk_best and fmt("%.0f%% of wrk", 1e9 / raw_best / wrk_best * 100) or "")
     line("client:get_recommendations", fmt("%.0f", rate), "req/s",

@@ -185,6 +185,28 @@ describe("requests on the wire", function()
     end
   end)
 
+  it("sends the same bytes through libcurl with plain_http = false", function()
+    local c = personalize.client("personalize", {
+      region = "us-east-1", endpoint = srv.url, credentials = CREDS, max_attempts = 1, plain_http = false })
+    assert.is_false(c.transport._handle_opts.plain)
+    srv.reset()
+    assert(c:list_schemas {})
+    local via_curl = srv.requests()[1]
+    check_common(via_curl, "application/x-amz-json-1.1")
+    srv.reset()
+    assert(clients.personalize:list_schemas {})
+    local via_plain = srv.requests()[1]
+    local function names(req)
+      local t = {}
+      for _, h in ipairs(req.headers) do t[#t + 1] = h[1]:lower() end
+      table.sort(t)
+      return t
+    end
+    assert.same(names(via_curl), names(via_plain))
+    assert.equal(via_curl.body, via_plain.body)
+    assert.equal(via_curl.path, via_plain.path)
+  end)
+
   it("reuses one connection across calls (keep-alive)", function()
     local c = clients["personalize"]
     assert(c:list_schemas {})

@@ -28,6 +28,8 @@ function _M.new(opts)
     timeout = opts.timeout or 60,
     proxy = opts.proxy,
     user_agent = opts.user_agent,
+    -- plain http:// over the handle's own socket, unless turned off
+    plain = opts.plain_http ~= false,
   }
   local handle = core.http(handle_opts)
   return setmetatable({ handle = handle, name = "curl", _handle_opts = handle_opts, _spare = {} },

@@ -43,6 +43,7 @@ function _M.resolve(endpoint, cfg, opts, who)
       timeout = cfg:timeout("read_timeout") or cfg:timeout("timeout"),
       proxy = opts.proxy, user_agent = user_agent(cfg),
       pool_size = opts.pool_size, keepalive_timeout = opts.keepalive_timeout,
+      plain_http = opts.plain_http,
     }
   elseif type(transport) ~= "table" or type(transport.send) ~= "function" then
     error(("%s: transport must be \"curl\", \"ngx\" or an object with send(), got %s"):format(who, type(transport)), 3)
