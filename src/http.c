@@ -668,26 +668,6 @@ static curl_off_t http_byte_count(lua_State *L, int idx, const char *field,
 	return (curl_off_t)v;
 }
 
-/* Case-insensitive ASCII equality of a counted string and a literal. */
-static int http_name_is(const char *s, size_t len, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		char a = s[i], b = lit[i];
-
-		if (b == '\0')
-			return 0;
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (b >= 'A' && b <= 'Z')
-			b = (char)(b - 'A' + 'a');
-		if (a != b)
-			return 0;
-	}
-	return lit[len] == '\0';
-}
-
 /* Copies the host[:port] part of `url`, never its userinfo, to h->host. */
 static void http_url_host(struct http *h, const char *url)
 {

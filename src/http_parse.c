@@ -97,3 +97,22 @@ enum http_line_kind http_parse_header_line(const char *line, size_t len,
 	out->value_len = e - v;
 	return out->kind = HTTP_LINE_FIELD;
 }
+
+int http_name_is(const char *s, size_t len, const char *lit)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		char a = s[i], b = lit[i];
+
+		if (b == '\0')
+			return 0;
+		if (a >= 'A' && a <= 'Z')
+			a = (char)(a - 'A' + 'a');
+		if (b >= 'A' && b <= 'Z')
+			b = (char)(b - 'A' + 'a');
+		if (a != b)
+			return 0;
+	}
+	return lit[len] == '\0';
+}

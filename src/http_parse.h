@@ -54,4 +54,10 @@ enum http_line_kind http_parse_header_line(const char *line, size_t len,
  */
 int http_is_token(const char *s, size_t len);
 
+/*
+ * True when the `len` bytes at `s` equal the NUL-ended `lit`, ignoring
+ * ASCII case (field names: "Content-Length" is "content-length").
+ */
+int http_name_is(const char *s, size_t len, const char *lit);
+
 #endif

@@ -440,21 +440,6 @@ bad:
 	return PLAIN_PROTOCOL_ERROR;
 }
 
-static int plain_name_is(const struct http_header_line *h, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < h->name_len; i++) {
-		char a = h->name[i];
-
-		if (a >= 'A' && a <= 'Z')
-			a = (char)(a - 'A' + 'a');
-		if (lit[i] == '\0' || a != lit[i])
-			return 0;
-	}
-	return lit[i] == '\0';
-}
-
 /* True when the comma-separated value holds `token` (any case). */
 static int plain_has_token(const char *v, size_t n, const char *token)
 {
@@ -527,7 +512,7 @@ static enum plain_result plain_receive(struct plain_conn *c,
 		case HTTP_LINE_FIELD:
 			if (want_status)
 				goto bad;
-			if (plain_name_is(&hl, "content-length")) {
+			if (http_name_is(hl.name, hl.name_len, "content-length")) {
 				long long v = 0;
 				size_t i;
 
@@ -543,11 +528,11 @@ static enum plain_result plain_receive(struct plain_conn *c,
 				if (length >= 0 && length != v)
 					goto bad;
 				length = v;
-			} else if (plain_name_is(&hl, "transfer-encoding")) {
+			} else if (http_name_is(hl.name, hl.name_len, "transfer-encoding")) {
 				if (!plain_has_token(hl.value, hl.value_len, "chunked"))
 					goto bad;	/* no coding was asked for */
 				chunked = 1;
-			} else if (plain_name_is(&hl, "connection")) {
+			} else if (http_name_is(hl.name, hl.name_len, "connection")) {
 				close_after |= plain_has_token(hl.value, hl.value_len, "close");
 				keep_alive |= plain_has_token(hl.value, hl.value_len, "keep-alive");
 			}
