@@ -69,6 +69,22 @@ http {
       ngx.say(require("cjson").encode { method = ngx.req.get_method(), body = ngx.req.get_body_data(),
         host = h.host, ua = h["user-agent"], test = h["x-test"], length = h["content-length"] }) } }
     location = /conn { content_by_lua_block { ngx.print(ngx.var.connection) } }
+    location /bkt/ { content_by_lua_block {
+      -- a bucket: PUT keeps the object, GET gives it back
+      local key = "obj:" .. ngx.var.uri
+      if ngx.req.get_method() == "PUT" then
+        ngx.req.read_body()
+        ngx.shared.results:set(key, ngx.req.get_body_data() or "")
+        ngx.header["ETag"] = '"e"'
+        return
+      end
+      local body = ngx.shared.results:get(key)
+      if not body then
+        ngx.status = 404
+        ngx.header["Content-Type"] = "application/xml"
+        return ngx.print("<Error><Code>NoSuchKey</Code><Message>none</Message></Error>")
+      end
+      ngx.print(body) } }
     location = /flaky { content_by_lua_block {
       -- answers the first request of a connection; closes on the next one
       if ngx.var.connection_requests ~= "1" then return ngx.exit(444) end
@@ -265,6 +281,14 @@ describe("personalize.transport.ngx in nginx", function()
     assert.are.equal("ngx", r.s3_auto)
     assert.are.equal("curl", r.s3_explicit)
     assert.is_true(r.s3_streams)
+  end)
+
+  it("moves S3 objects over cosockets, from strings and files", function()
+    local r = case("case=s3")
+    assert.are.equal("ngx", r.transport)
+    assert.are.equal("hello over cosockets", r.body)
+    assert.are.equal("from a file", r.file_body)
+    assert.are.equal("NoSuchKey", r.missing)
   end)
 
   it("names the env directives when region or credentials are missing", function()

@@ -98,6 +98,25 @@ function cases.client()
            s3_auto = s3.transport.name, s3_explicit = s3_curl.transport.name, s3_streams = s3.streams_files }
 end
 
+-- S3 through the ngx transport against the peer's /bkt/ location.
+function cases.s3(args)
+  local s3 = require("personalize").client("s3", {
+    region = "us-east-1", endpoint = "http://127.0.0.1:" .. args.peer,
+    credentials = { access_key_id = "AKIDS3", secret_access_key = "secret" } })
+  assert(s3:put_object { Bucket = "bkt", Key = "k.txt", Body = "hello over cosockets" })
+  local got = assert(s3:get_object { Bucket = "bkt", Key = "k.txt" })
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write("from a file")
+  f:close()
+  assert(s3:upload_file(path, "bkt", "file.txt"))
+  os.remove(path)
+  local from_file = assert(s3:get_object { Bucket = "bkt", Key = "file.txt" })
+  local _, err = s3:get_object { Bucket = "bkt", Key = "missing" }
+  return { transport = s3.transport.name, body = got.Body, file_body = from_file.Body,
+           missing = err and err.code }
+end
+
 function cases.no_region()
   local ok, err = pcall(require("personalize").client, "personalize-runtime", {})
   return { ok = ok, message = tostring(err) }
