@@ -84,24 +84,9 @@ describe("personalize-local runtime", function()
 
   -- A group with 60 users x 20 interactions and 40 items; returns the campaign ARN.
   local function setup(recipe, campaign_config, min_tps)
-    group = arn_of(env.personalize:create_dataset_group { name = "rt" }, "datasetGroupArn")
-    env.settle()
-    local si = arn_of(env.personalize:create_schema { name = "si", schema = support.INTERACTIONS_SCHEMA }, "schemaArn")
-    local sit = arn_of(env.personalize:create_schema { name = "sit", schema = ITEMS_SCHEMA }, "schemaArn")
-    local di = arn_of(env.personalize:create_dataset { name = "i", schemaArn = si, datasetGroupArn = group,
-      datasetType = "Interactions" }, "datasetArn")
-    local dit = arn_of(env.personalize:create_dataset { name = "it", schemaArn = sit, datasetGroupArn = group,
-      datasetType = "Items" }, "datasetArn")
-    env.settle()
-    env.import(di, "i.csv", support.interactions_csv(60, 20))
-    env.import(dit, "items.csv", items_csv())
-    local sol = arn_of(env.personalize:create_solution { name = "s", datasetGroupArn = group,
-      recipeArn = RECIPE .. (recipe or "aws-popularity-count") }, "solutionArn")
-    env.settle()
-    local sv = arn_of(env.personalize:create_solution_version { solutionArn = sol }, "solutionVersionArn")
-    env.settle()
-    local v = assert(env.personalize:describe_solution_version { solutionVersionArn = sv }).solutionVersion
-    assert.equal("ACTIVE", v.status, v.failureReason)
+    local sv
+    sv, group = support.trained(env, { name = "rt", recipe = recipe, items_schema = ITEMS_SCHEMA,
+                                       items_csv = items_csv() })
     local camp = arn_of(env.personalize:create_campaign { name = "c", solutionVersionArn = sv,
       campaignConfig = campaign_config, minProvisionedTPS = min_tps }, "campaignArn")
     env.settle()

@@ -6,6 +6,8 @@
 --   env.personalize:create_schema{ ... }   -- clients: personalize, runtime, events, s3
 --   env.upload(bucket, key, text)           -- an object, bucket policy included
 --   env.import(dataset_arn, key, csv)       -- upload and import, ACTIVE
+--   engine_support.trained(env, { recipe =, items_schema =, items_csv = })
+--                                           -- a group and a trained solution version
 --   env.advance(5)                          -- lifecycles see 5 more seconds
 --   env.settle()                            -- runs every due lifecycle step
 --   env.reopen()                            -- close and reopen the engine (restart)
@@ -163,6 +165,35 @@ function _M.import(env, ds, key, text)
     datasetImportJobArn = res.datasetImportJobArn }).datasetImportJob
   assert(job.status == "ACTIVE", ("import of %s: %s %s"):format(key, job.status, tostring(job.failureReason)))
   return job
+end
+
+-- A dataset group with 60 users x 20 interactions
+-- (_M.interactions_csv) and the items of `items_csv` under `items_schema`,
+-- and an ACTIVE solution version of `recipe` (a name, default
+-- aws-popularity-count) trained on them. Returns the solution version's
+-- and the group's ARNs.
+function _M.trained(env, opts)
+  local p = env.personalize
+  local function arn_of(res, member) return assert(res, "call failed")[member] end
+  local group = arn_of(p:create_dataset_group { name = opts.name or "g" }, "datasetGroupArn")
+  env.settle()
+  local si = arn_of(p:create_schema { name = "si", schema = _M.INTERACTIONS_SCHEMA }, "schemaArn")
+  local sit = arn_of(p:create_schema { name = "sit", schema = opts.items_schema }, "schemaArn")
+  local di = arn_of(p:create_dataset { name = "i", schemaArn = si, datasetGroupArn = group,
+    datasetType = "Interactions" }, "datasetArn")
+  local dit = arn_of(p:create_dataset { name = "it", schemaArn = sit, datasetGroupArn = group,
+    datasetType = "Items" }, "datasetArn")
+  env.settle()
+  _M.import(env, di, "i.csv", _M.interactions_csv(60, 20))
+  _M.import(env, dit, "items.csv", opts.items_csv)
+  local sol = arn_of(p:create_solution { name = "s", datasetGroupArn = group,
+    recipeArn = "arn:aws:personalize:::recipe/" .. (opts.recipe or "aws-popularity-count") }, "solutionArn")
+  env.settle()
+  local sv = arn_of(p:create_solution_version { solutionArn = sol }, "solutionVersionArn")
+  env.settle()
+  local v = assert(p:describe_solution_version { solutionVersionArn = sv }).solutionVersion
+  assert(v.status == "ACTIVE", ("solution version %s: %s"):format(v.status, tostring(v.failureReason)))
+  return sv, group
 end
 
 return _M

@@ -125,6 +125,22 @@ local function metadata_request(eng, holder, r, params, ctx)
   return { names = names, cols = cols, row_of = filters.rows(items, "ITEM_ID") }
 end
 
+-- What a runtime request reads besides the model: the filter context, the
+-- filter's predicate (true without filterArn) and the metadata asked
+-- for. ctx, keep, meta | nil, code, message.
+local function request_context(eng, holder, r, params)
+  local ctx = filter_ctx(eng, holder, params)
+  local keep, code, msg = true
+  if params.filterArn then
+    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
+    if not keep then return nil, code, msg end
+  end
+  local meta
+  meta, code, msg = metadata_request(eng, holder, r, params, ctx)
+  if meta == nil then return nil, code, msg end
+  return ctx, keep, meta
+end
+
 local function cell_text(v)
   if type(v) == "number" and v == math.floor(v) and v > -1e15 and v < 1e15 then return fmt("%d", v) end
   return tostring(v)
@@ -200,15 +216,8 @@ function handlers.GetRecommendations(eng, params)
   if rtype == "PERSONALIZED_ACTIONS" then
     return err("InvalidInputException", "a PERSONALIZED_ACTIONS campaign answers get_action_recommendations, not get_recommendations")
   end
-  local ctx = filter_ctx(eng, holder, params)
-  local keep, code, msg = true
-  if params.filterArn then
-    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
-    if not keep then return err(code, msg) end
-  end
-  local meta
-  meta, code, msg = metadata_request(eng, holder, r, params, ctx)
-  if meta == nil then return err(code, msg) end
+  local ctx, keep, meta = request_context(eng, holder, r, params)
+  if not ctx then return err(keep, meta) end
   local request = {
     userId = params.userId, itemId = params.itemId, numResults = n, context = params.context,
     history = jobs.history(eng, holder, params.userId),
@@ -219,8 +228,7 @@ function handlers.GetRecommendations(eng, params)
   local promoted = {}
   if promo and n > 0 then
     if not promo.filterArn then return err("InvalidInputException", "promotions[1].filterArn is required") end
-    local promo_keep
-    promo_keep, code, msg = predicate(eng, holder, ctx, promo.filterArn, promo.filterValues)
+    local promo_keep, code, msg = predicate(eng, holder, ctx, promo.filterArn, promo.filterValues)
     if not promo_keep then return err(code, msg) end
     local share = math.floor(n * (tonumber(promo.percentPromotedItems) or 0) / 100 + 0.5)
     if share > 0 then
@@ -282,15 +290,9 @@ function handlers.GetPersonalizedRanking(eng, params)
     return err("InvalidInputException", fmt("inputList has %d items; the maximum with metadataColumns is %d",
       #params.inputList, MAX_RANKING_WITH_METADATA))
   end
-  local ctx = filter_ctx(eng, holder, params)
-  local keep, code, msg
-  if params.filterArn then
-    keep, code, msg = predicate(eng, holder, ctx, params.filterArn, params.filterValues)
-    if not keep then return err(code, msg) end
-  end
-  local meta
-  meta, code, msg = metadata_request(eng, holder, r, params, ctx)
-  if meta == nil then return err(code, msg) end
+  local ctx, keep, meta = request_context(eng, holder, r, params)
+  if not ctx then return err(keep, meta) end
+  if keep == true then keep = nil end
   local recs, why = training.recommend(holder.recipeArn, model, {
     userId = params.userId, inputList = params.inputList, numResults = #params.inputList,
     context = params.context, history = jobs.history(eng, holder, params.userId),
