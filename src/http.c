@@ -24,7 +24,9 @@
  * Plain http:// requests with the body in memory (or none), no proxy and
  * no response_file go through http_plain.c on the handle's own kept-alive
  * socket instead of libcurl: the same bytes on the wire, the same results
- * and error codes, a fraction of the work per request. `plain = false`
+ * and error codes, a fraction of the work per request. In a multi they
+ * run without blocking beside libcurl's transfers (their sockets are
+ * waited on by curl_multi_poll as extra descriptors). `plain = false`
  * sends everything through libcurl.
  *
  * body_file sends a regular file, or with body_offset / body_length (bytes,
@@ -43,6 +45,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -122,6 +125,8 @@ struct http {
 	int plain_used;			/* the current transfer goes that way */
 	enum plain_result plain_rc;
 	struct plain_request preq;
+	struct plain_async pasync;	/* ... driven by a multi */
+	enum plain_result pasync_rc;	/* PLAIN_AGAIN while in progress */
 	struct http_buf req_head;	/* its request line and fields */
 	char plain_host[HTTP_HOST_MAX];	/* for getaddrinfo, no brackets */
 	char plain_port[8];
@@ -140,6 +145,8 @@ struct multi {
 	int pending;			/* transfers added, not yet reported */
 	int ref;			/* registry ref of the record table */
 	struct http *head;		/* the handles in flight */
+	struct curl_waitfd *wait;	/* the plain transfers' sockets */
+	int wait_cap;
 };
 
 /* ---------------------------------------------------------------------
@@ -1117,7 +1124,10 @@ static struct http *http_check(lua_State *L, int idx)
 /* Takes `h` out of its multi (pure C); the caller drops its record. */
 static void multi_unlink(struct multi *m, struct http *h)
 {
-	curl_multi_remove_handle(m->multi, h->easy);
+	if (h->plain_used)
+		plain_abandon(&h->plain, &h->pasync);	/* no-op once done */
+	else
+		curl_multi_remove_handle(m->multi, h->easy);
 	if (h->prev != NULL)
 		h->prev->next = h->next;
 	else
@@ -1173,6 +1183,16 @@ static int http_tostring(lua_State *L)
 	return 1;
 }
 
+/* Records the outcome `pr` of h's plain transfer. */
+static void plain_finish(struct http *h, enum plain_result pr)
+{
+	/* A refusal by a callback is told by h->failure. */
+	h->plain_rc = pr == PLAIN_ABORTED && h->failure != HTTP_FAIL_NONE ?
+		      PLAIN_OK : pr;
+	h->status = pr == PLAIN_OK ? h->preq.status : 0;
+	http_release_transfer(h, pr != PLAIN_OK);
+}
+
 /* h:request(req) -> status, headers, body | nil, code, message */
 static int http_request(lua_State *L)
 {
@@ -1190,13 +1210,7 @@ static int http_request(lua_State *L)
 		return n;
 	/* The body anchor sits at index 3 for the whole transfer. */
 	if (h->plain_used) {
-		enum plain_result pr = plain_perform(&h->plain, &h->preq);
-
-		/* A refusal by a callback is told by h->failure. */
-		h->plain_rc = pr == PLAIN_ABORTED && h->failure != HTTP_FAIL_NONE ?
-			      PLAIN_OK : pr;
-		h->status = pr == PLAIN_OK ? h->preq.status : 0;
-		http_release_transfer(h, pr != PLAIN_OK);
+		plain_finish(h, plain_perform(&h->plain, &h->preq));
 		return http_push_outcome(L, h);
 	}
 	rc = curl_easy_perform(h->easy);
@@ -1369,6 +1383,9 @@ static int multi_close(lua_State *L)
 		luaL_unref(L, LUA_REGISTRYINDEX, m->ref);
 		m->ref = LUA_NOREF;
 	}
+	free(m->wait);
+	m->wait = NULL;
+	m->wait_cap = 0;
 	m->closed = 1;
 	return 0;
 }
@@ -1397,7 +1414,7 @@ static int multi_add(lua_State *L)
 				  MULTI_MT " transfer");
 	luaL_checktype(L, 3, LUA_TTABLE);
 	lua_settop(L, 4);
-	n = http_request_prepare(L, h, 3, 0);	/* pushes the body anchor: 5 */
+	n = http_request_prepare(L, h, 3, 1);	/* pushes the body anchor: 5 */
 	if (n != 0)
 		return n;
 	lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);	/* 6: records */
@@ -1410,7 +1427,12 @@ static int multi_add(lua_State *L)
 	lua_rawseti(L, 7, 3);
 	slot = luaL_ref(L, 6);
 	/* Nothing below raises before the handle is fully registered. */
-	mc = curl_multi_add_handle(m->multi, h->easy);
+	if (h->plain_used) {
+		h->pasync_rc = plain_start(&h->plain, &h->preq, &h->pasync);
+		mc = CURLM_OK;
+	} else {
+		mc = curl_multi_add_handle(m->multi, h->easy);
+	}
 	if (mc != CURLM_OK) {
 		luaL_unref(L, 6, slot);
 		http_release_transfer(h, 1);
@@ -1434,17 +1456,41 @@ static int multi_add(lua_State *L)
  * `results`, starting after index `n`; `records` is the record table.
  * Returns the new length of the array.
  */
+/* Appends the outcome of h's ended transfer to `results` (n so far). */
+static int multi_report(lua_State *L, struct http *h, int results,
+			int records, int n)
+{
+	lua_rawgeti(L, records, h->slot);	/* record (anchors h) */
+	luaL_unref(L, records, h->slot);
+	lua_createtable(L, 0, 4);
+	lua_rawgeti(L, -2, 2);
+	lua_setfield(L, -2, "id");
+	http_push_outcome(L, h);
+	if (lua_isnil(L, -3)) {
+		lua_setfield(L, -4, "message");
+		lua_setfield(L, -3, "code");
+		lua_pop(L, 1);
+	} else {
+		lua_setfield(L, -4, "body");
+		lua_setfield(L, -3, "headers");
+		lua_setfield(L, -2, "status");
+	}
+	lua_rawseti(L, results, ++n);
+	lua_pop(L, 1);	/* the record */
+	return n;
+}
+
 static int multi_collect(lua_State *L, struct multi *m, int results,
 			 int records, int n)
 {
 	CURLMsg *msg;
+	struct http *h, *next;
 	int left;
 
 	while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
 		CURL *easy = msg->easy_handle;
 		CURLcode rc = msg->data.result;
 		char *priv = NULL;
-		struct http *h;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
@@ -1453,24 +1499,16 @@ static int multi_collect(lua_State *L, struct multi *m, int results,
 		h = (struct http *)(void *)priv;
 		multi_unlink(m, h);
 		http_transfer_end(h, rc);
-
-		lua_rawgeti(L, records, h->slot);	/* record (anchors h) */
-		luaL_unref(L, records, h->slot);
-		lua_createtable(L, 0, 4);
-		lua_rawgeti(L, -2, 2);
-		lua_setfield(L, -2, "id");
-		http_push_outcome(L, h);
-		if (lua_isnil(L, -3)) {
-			lua_setfield(L, -4, "message");
-			lua_setfield(L, -3, "code");
-			lua_pop(L, 1);
-		} else {
-			lua_setfield(L, -4, "body");
-			lua_setfield(L, -3, "headers");
-			lua_setfield(L, -2, "status");
-		}
-		lua_rawseti(L, results, ++n);
-		lua_pop(L, 1);	/* the record */
+		n = multi_report(L, h, results, records, n);
+	}
+	/* The plain transfers that have ended. */
+	for (h = m->head; h != NULL; h = next) {
+		next = h->next;
+		if (!h->plain_used || h->pasync_rc == PLAIN_AGAIN)
+			continue;
+		multi_unlink(m, h);
+		plain_finish(h, h->pasync_rc);
+		n = multi_report(L, h, results, records, n);
 	}
 	return n;
 }
@@ -1482,6 +1520,61 @@ static double multi_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * Lists the sockets of the plain transfers in flight in m->wait and
+ * shortens *left (seconds) to the earliest of their deadlines. Returns
+ * their number, or -1 when out of memory.
+ */
+static int multi_plain_waits(struct multi *m, double *left)
+{
+	long long now = plain_now_ms();
+	struct http *h;
+	int n = 0;
+
+	for (h = m->head; h != NULL; h = h->next) {
+		long long wake;
+
+		if (!h->plain_used || h->pasync_rc != PLAIN_AGAIN)
+			continue;
+		if (n == m->wait_cap) {
+			int cap = m->wait_cap ? m->wait_cap * 2 : 32;
+			struct curl_waitfd *w = realloc(m->wait, (size_t)cap * sizeof *w);
+
+			if (w == NULL)
+				return -1;
+			m->wait = w;
+			m->wait_cap = cap;
+		}
+		m->wait[n].fd = h->pasync.fd;
+		m->wait[n].events = h->pasync.events == POLLOUT ? CURL_WAIT_POLLOUT :
+				    CURL_WAIT_POLLIN;
+		m->wait[n].revents = 0;
+		n++;
+		wake = plain_wake(&h->pasync);
+		if ((double)(wake - now) / 1000 < *left)
+			*left = wake > now ? (double)(wake - now) / 1000 : 0;
+	}
+	return n;
+}
+
+/* Moves on the plain transfers whose sockets are ready or whose time is up
+ * (m->wait lists the first `nwait` of them, in list order). */
+static void multi_plain_step(struct multi *m, int nwait)
+{
+	struct http *h;
+	int i = 0;
+
+	for (h = m->head; h != NULL && i < nwait; h = h->next) {
+		if (!h->plain_used || h->pasync_rc != PLAIN_AGAIN)
+			continue;
+		if (m->wait[i].revents != 0)
+			h->pasync_rc = plain_resume(&h->plain, &h->preq, &h->pasync);
+		if (h->pasync_rc == PLAIN_AGAIN)
+			h->pasync_rc = plain_expire(&h->plain, &h->preq, &h->pasync);
+		i++;
+	}
 }
 
 /*
@@ -1505,6 +1598,9 @@ static int multi_perform(lua_State *L)
 	lua_newtable(L);				/* 3: results */
 	lua_rawgeti(L, LUA_REGISTRYINDEX, m->ref);	/* 4: records */
 	for (;;) {
+		int nwait;
+		double left;
+
 		mc = curl_multi_perform(m->multi, &running);
 		if (mc != CURLM_OK)
 			return luaL_error(L, "curl_multi_perform: %s",
@@ -1512,16 +1608,19 @@ static int multi_perform(lua_State *L)
 		n = multi_collect(L, m, 3, 4, n);
 		if (n > 0 || m->pending == 0)
 			break;
-		double left = deadline - multi_now();
-
+		left = deadline - multi_now();
 		if (left <= 0)
 			break;
-		mc = curl_multi_poll(m->multi, NULL, 0,
+		nwait = multi_plain_waits(m, &left);
+		if (nwait < 0)
+			return luaL_error(L, "out of memory waiting on sockets");
+		mc = curl_multi_poll(m->multi, m->wait, (unsigned int)nwait,
 				     left * 1000 > INT_MAX ? INT_MAX :
 				     (int)(left * 1000) + 1, NULL);
 		if (mc != CURLM_OK)
 			return luaL_error(L, "curl_multi_poll: %s",
 					  curl_multi_strerror(mc));
+		multi_plain_step(m, nwait);
 	}
 	lua_settop(L, 3);
 	return 1;

@@ -31,6 +31,7 @@
 #define PLAIN_READ_SIZE 16384		/* free space wanted before a recv */
 #define PLAIN_MAX_BUFFER (1024 * 1024 + 4096)	/* longest head line + slack */
 #define PLAIN_MAX_CHUNK_LINE 1024	/* "size;extensions" of a chunk */
+#define PLAIN_MAX_ANSWER ((size_t)1 << 30)	/* a whole answer, non-blocking */
 
 /* The state of reading one answer. */
 struct plain_read {
@@ -40,9 +41,16 @@ struct plain_read {
 	int eof;			/* the peer closed its side */
 	int wait_first;			/* poll before the next recv */
 	size_t received;		/* bytes of this answer so far */
+	/*
+	 * Non-blocking reading (plain_resume): no byte of the answer is
+	 * dropped from c->in, a recv that would block ends the attempt with
+	 * PLAIN_AGAIN, and a dry attempt only checks that the whole answer is
+	 * there (no callback, no change to the connection).
+	 */
+	int nonblocking, dry;
 };
 
-static long long plain_now_ms(void)
+long long plain_now_ms(void)
 {
 	struct timespec ts;
 
@@ -113,37 +121,80 @@ static int plain_wait(int fd, short events, long long deadline)
 	return n;
 }
 
-/* Connects c to r's host and port within connect_ms (and the deadline). */
-static enum plain_result plain_connect(struct plain_conn *c,
-				       struct plain_request *r,
-				       long long deadline)
+/* Makes the connected socket `fd` c's connection to r's authority. */
+static void plain_adopt(struct plain_conn *c, struct plain_request *r, int fd)
 {
-	struct addrinfo hints, *res = NULL, *ai;
-	long long until = plain_now_ms() + r->connect_ms;
-	int fd = -1, err = ECONNREFUSED, rc, one = 1;
+	int one = 1;
 
-	if (until > deadline)
-		until = deadline;
+	/* Requests are written whole: send them at once. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+	c->fd = fd;
+	c->served = 0;
+	snprintf(c->authority, sizeof c->authority, "%s", r->authority);
+	c->in_len = c->in_pos = 0;
+}
+
+/* r's host and port as addresses (*res for freeaddrinfo). */
+static enum plain_result plain_resolve(struct plain_request *r,
+				       struct addrinfo **res)
+{
+	struct addrinfo hints;
+	int rc;
+
 	memset(&hints, 0, sizeof hints);
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
 	hints.ai_flags = AI_NUMERICSERV;
-	rc = getaddrinfo(r->host, r->port, &hints, &res);
+	rc = getaddrinfo(r->host, r->port, &hints, res);
 	if (rc != 0) {
 		plain_say(r, "cannot resolve %s: %s", r->host,
 			  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
 		return PLAIN_RESOLVE_ERROR;
 	}
+	return PLAIN_OK;
+}
+
+/* A non-blocking, close-on-exec stream socket for `ai`, or -1 (errno). */
+static int plain_socket(const struct addrinfo *ai)
+{
+	int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+
+	if (fd < 0)
+		return -1;
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
+	    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
+		int err = errno;
+
+		close(fd);
+		errno = err;
+		return -1;
+	}
+	return fd;
+}
+
+/* Connects c to r's host and port within connect_ms (and the deadline). */
+static enum plain_result plain_connect(struct plain_conn *c,
+				       struct plain_request *r,
+				       long long deadline)
+{
+	struct addrinfo *res = NULL, *ai;
+	long long until = plain_now_ms() + r->connect_ms;
+	int fd = -1, err = ECONNREFUSED;
+	enum plain_result rc;
+
+	if (until > deadline)
+		until = deadline;
+	rc = plain_resolve(r, &res);
+	if (rc != PLAIN_OK)
+		return rc;
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+		fd = plain_socket(ai);
 		if (fd < 0) {
 			err = errno;
 			continue;
 		}
-		if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0 ||
-		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) {
-			err = errno;
-		} else if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
 			break;
 		} else if (errno != EINPROGRESS) {
 			err = errno;
@@ -173,22 +224,17 @@ static enum plain_result plain_connect(struct plain_conn *c,
 		plain_say(r, "cannot connect to %s: %s", r->authority, strerror(err));
 		return PLAIN_CONNECT_ERROR;
 	}
-	/* Requests are written whole: send them at once. */
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-	c->fd = fd;
-	c->served = 0;
-	snprintf(c->authority, sizeof c->authority, "%s", r->authority);
-	c->in_len = c->in_pos = 0;
+	plain_adopt(c, r, fd);
 	return PLAIN_OK;
 }
 
 /* Writes head and body; *stale when a reused connection turned out dead. */
 static enum plain_result plain_send(struct plain_conn *c,
 				    struct plain_request *r,
-				    long long deadline, int *stale)
+				    long long deadline, int *stale,
+				    size_t *progress, int nonblocking)
 {
-	size_t total = r->head_len + r->body_len, done = 0;
+	size_t total = r->head_len + r->body_len, done = *progress;
 
 	while (done < total) {
 		struct iovec iov[2];
@@ -211,11 +257,14 @@ static enum plain_result plain_send(struct plain_conn *c,
 		n = sendmsg(c->fd, &msg, MSG_NOSIGNAL);
 		if (n > 0) {
 			done += (size_t)n;
+			*progress = done;
 			continue;
 		}
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (nonblocking)
+				return PLAIN_AGAIN;
 			if (plain_wait(c->fd, POLLOUT, deadline) == 0) {
 				plain_say(r, "timed out sending to %s", r->authority);
 				return PLAIN_READ_TIMEOUT;
@@ -236,7 +285,7 @@ static enum plain_result plain_fill(struct plain_read *st)
 {
 	struct plain_conn *c = st->c;
 
-	if (c->in_pos > 0) {
+	if (c->in_pos > 0 && !st->nonblocking) {
 		memmove(c->in, c->in + c->in_pos, c->in_len - c->in_pos);
 		c->in_len -= c->in_pos;
 		c->in_pos = 0;
@@ -245,7 +294,7 @@ static enum plain_result plain_fill(struct plain_read *st)
 		size_t cap = c->in_cap == 0 ? PLAIN_READ_SIZE : c->in_cap * 2;
 		char *p;
 
-		if (cap > PLAIN_MAX_BUFFER) {
+		if (cap > (st->nonblocking ? PLAIN_MAX_ANSWER : PLAIN_MAX_BUFFER)) {
 			if (c->in_cap - c->in_len > 0)
 				cap = c->in_cap;
 			else {
@@ -286,6 +335,8 @@ static enum plain_result plain_fill(struct plain_read *st)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			if (st->nonblocking)
+				return PLAIN_AGAIN;
 			st->wait_first = 1;
 			continue;
 		}
@@ -302,7 +353,7 @@ timeout:
 static enum plain_result plain_closed(struct plain_read *st)
 {
 	plain_say(st->r, "%s closed the connection %s", st->r->authority,
-		  st->received == 0 ? "without an answer" :
+		  st->received == 0 && st->c->in_len == 0 ? "without an answer" :
 		  "before the answer ended");
 	return PLAIN_CLOSED;
 }
@@ -343,7 +394,8 @@ static enum plain_result plain_deliver(struct plain_read *st, size_t n)
 {
 	struct plain_conn *c = st->c;
 
-	if (n > 0 && st->r->on_body(c->in + c->in_pos, 1, n, st->r->ud) != n) {
+	if (n > 0 && !st->dry &&
+	    st->r->on_body(c->in + c->in_pos, 1, n, st->r->ud) != n) {
 		plain_say(st->r, "the answer from %s was refused", st->r->authority);
 		return PLAIN_ABORTED;
 	}
@@ -475,7 +527,8 @@ static int plain_has_token(const char *v, size_t n, const char *token)
 /* Reads one answer: heads (1xx ones passed on and skipped), then body. */
 static enum plain_result plain_receive(struct plain_conn *c,
 				       struct plain_request *r,
-				       long long deadline, int *stale)
+				       long long deadline, int *stale,
+				       int nonblocking, int dry)
 {
 	struct plain_read st;
 	struct http_header_line hl;
@@ -488,14 +541,17 @@ static enum plain_result plain_receive(struct plain_conn *c,
 	st.c = c;
 	st.r = r;
 	st.deadline = deadline;
-	st.wait_first = 1;
+	st.wait_first = !nonblocking;
+	st.nonblocking = nonblocking;
+	st.dry = dry;
 	for (;;) {
 		char *line;
 		size_t len;
 
 		rc = plain_line(&st, &line, &len, PLAIN_MAX_BUFFER);
 		if (rc != PLAIN_OK) {
-			if (rc == PLAIN_CLOSED && st.received == 0 && c->served > 0)
+			if (rc == PLAIN_CLOSED && st.received == 0 && c->in_len == 0 &&
+			    c->served > 0)
 				*stale = 1;
 			return rc;
 		}
@@ -546,7 +602,7 @@ static enum plain_result plain_receive(struct plain_conn *c,
 				goto bad;
 			break;
 		}
-		if (r->on_header(line, 1, len, r->ud) != len) {
+		if (!dry && r->on_header(line, 1, len, r->ud) != len) {
 			plain_say(r, "the answer from %s was refused", r->authority);
 			return PLAIN_ABORTED;
 		}
@@ -571,7 +627,7 @@ static enum plain_result plain_receive(struct plain_conn *c,
 		rc = plain_body(&st, -1);
 		close_after = 1;
 	}
-	if (rc != PLAIN_OK)
+	if (rc != PLAIN_OK || dry)
 		return rc;
 	c->served++;
 	/* Bytes past the answer: the connection cannot be trusted again. */
@@ -597,15 +653,16 @@ enum plain_result plain_perform(struct plain_conn *c, struct plain_request *r)
 		plain_disconnect(c);
 	for (attempt = 0; attempt < 2; attempt++) {
 		int stale = 0;
+		size_t sent = 0;
 
 		if (c->fd < 0) {
 			rc = plain_connect(c, r, deadline);
 			if (rc != PLAIN_OK)
 				return rc;
 		}
-		rc = plain_send(c, r, deadline, &stale);
+		rc = plain_send(c, r, deadline, &stale, &sent, 0);
 		if (rc == PLAIN_OK)
-			rc = plain_receive(c, r, deadline, &stale);
+			rc = plain_receive(c, r, deadline, &stale, 0, 0);
 		if (rc == PLAIN_OK)
 			return PLAIN_OK;
 		plain_disconnect(c);
@@ -615,4 +672,232 @@ enum plain_result plain_perform(struct plain_conn *c, struct plain_request *r)
 		r->message[0] = '\0';
 	}
 	return rc;
+}
+
+/* ---------------------------------------------------------------------
+ * Without blocking (see http_plain.h): the same steps, each one ending
+ * with PLAIN_AGAIN where the blocking path would poll.
+ */
+
+enum { ASYNC_DONE = 0, ASYNC_CONNECTING, ASYNC_SENDING, ASYNC_RECEIVING };
+
+long long plain_wake(const struct plain_async *a)
+{
+	if (a->phase == ASYNC_CONNECTING && a->connect_deadline < a->deadline)
+		return a->connect_deadline;
+	return a->deadline;
+}
+
+static void async_free_addrs(struct plain_async *a)
+{
+	if (a->addrs != NULL)
+		freeaddrinfo(a->addrs);
+	a->addrs = a->next_addr = NULL;
+}
+
+/* Ends the transfer with `rc`, dropping the connection unless OK. */
+static enum plain_result async_end(struct plain_conn *c, struct plain_async *a,
+				   enum plain_result rc)
+{
+	if (a->phase == ASYNC_CONNECTING && a->fd >= 0)
+		close(a->fd);	/* not adopted by c yet */
+	async_free_addrs(a);
+	if (rc != PLAIN_OK)
+		plain_disconnect(c);
+	a->phase = ASYNC_DONE;
+	a->fd = -1;
+	a->events = 0;
+	return rc;
+}
+
+static enum plain_result async_begin(struct plain_conn *c,
+				     struct plain_request *r,
+				     struct plain_async *a);
+
+/* A kept connection turned out closed: once more on a new one. */
+static enum plain_result async_stale(struct plain_conn *c,
+				     struct plain_request *r,
+				     struct plain_async *a,
+				     enum plain_result rc)
+{
+	if (a->retried)
+		return async_end(c, a, rc);
+	a->retried = 1;
+	plain_disconnect(c);
+	r->message[0] = '\0';
+	return async_begin(c, r, a);
+}
+
+static enum plain_result async_send(struct plain_conn *c,
+				    struct plain_request *r,
+				    struct plain_async *a)
+{
+	int stale = 0;
+	enum plain_result rc;
+
+	a->phase = ASYNC_SENDING;
+	a->fd = c->fd;
+	rc = plain_send(c, r, a->deadline, &stale, &a->sent, 1);
+	if (rc == PLAIN_AGAIN) {
+		a->events = POLLOUT;
+		return rc;
+	}
+	if (stale)
+		return async_stale(c, r, a, rc);
+	if (rc != PLAIN_OK)
+		return async_end(c, a, rc);
+	a->phase = ASYNC_RECEIVING;
+	a->events = POLLIN;
+	c->in_len = c->in_pos = 0;
+	return PLAIN_AGAIN;
+}
+
+/* Tries the addresses left: connected, in progress, or none worked. */
+static enum plain_result async_connect(struct plain_conn *c,
+				       struct plain_request *r,
+				       struct plain_async *a, int err)
+{
+	struct addrinfo *ai;
+
+	while ((ai = a->next_addr) != NULL) {
+		int fd;
+
+		a->next_addr = ai->ai_next;
+		fd = plain_socket(ai);
+		if (fd < 0) {
+			err = errno;
+			continue;
+		}
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
+			async_free_addrs(a);
+			plain_adopt(c, r, fd);
+			return async_send(c, r, a);
+		}
+		if (errno == EINPROGRESS) {
+			a->phase = ASYNC_CONNECTING;
+			a->fd = fd;
+			a->events = POLLOUT;
+			return PLAIN_AGAIN;
+		}
+		err = errno;
+		close(fd);
+	}
+	plain_say(r, "cannot connect to %s: %s", r->authority, strerror(err));
+	return async_end(c, a, PLAIN_CONNECT_ERROR);
+}
+
+static enum plain_result async_begin(struct plain_conn *c,
+				     struct plain_request *r,
+				     struct plain_async *a)
+{
+	struct addrinfo *res = NULL;
+	enum plain_result rc;
+
+	a->sent = 0;
+	if (c->fd >= 0)
+		return async_send(c, r, a);
+	rc = plain_resolve(r, &res);
+	if (rc != PLAIN_OK)
+		return async_end(c, a, rc);
+	a->addrs = a->next_addr = res;
+	a->connect_deadline = plain_now_ms() + r->connect_ms;
+	return async_connect(c, r, a, ECONNREFUSED);
+}
+
+enum plain_result plain_start(struct plain_conn *c, struct plain_request *r,
+			      struct plain_async *a)
+{
+	memset(a, 0, sizeof *a);
+	a->fd = -1;
+	r->status = 0;
+	r->message[0] = '\0';
+	a->deadline = plain_now_ms() + r->timeout_ms;
+	if (c->fd >= 0 && strcmp(c->authority, r->authority) != 0)
+		plain_disconnect(c);
+	return async_begin(c, r, a);
+}
+
+/*
+ * The answer so far, parsed from its first byte: a dry pass says whether
+ * it is all there; then the real pass hands it to the callbacks.
+ */
+static enum plain_result async_receive(struct plain_conn *c,
+				       struct plain_request *r,
+				       struct plain_async *a)
+{
+	int stale = 0;
+	enum plain_result rc;
+
+	c->in_pos = 0;
+	rc = plain_receive(c, r, a->deadline, &stale, 1, 1);
+	if (rc == PLAIN_AGAIN)
+		return rc;
+	if (rc == PLAIN_OK) {
+		c->in_pos = 0;
+		rc = plain_receive(c, r, a->deadline, &stale, 1, 0);
+	}
+	if (rc == PLAIN_OK) {
+		a->phase = ASYNC_DONE;
+		a->fd = -1;
+		a->events = 0;
+		return rc;
+	}
+	if (stale)
+		return async_stale(c, r, a, rc);
+	return async_end(c, a, rc);
+}
+
+enum plain_result plain_resume(struct plain_conn *c, struct plain_request *r,
+			       struct plain_async *a)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	switch (a->phase) {
+	case ASYNC_CONNECTING:
+		if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+			err = errno;
+		if (err == EINPROGRESS || err == EALREADY)
+			return PLAIN_AGAIN;
+		if (err == 0) {
+			int fd = a->fd;
+
+			async_free_addrs(a);
+			plain_adopt(c, r, fd);
+			return async_send(c, r, a);
+		}
+		close(a->fd);
+		a->fd = -1;
+		return async_connect(c, r, a, err);
+	case ASYNC_SENDING:
+		return async_send(c, r, a);
+	case ASYNC_RECEIVING:
+		return async_receive(c, r, a);
+	default:
+		plain_say(r, "no transfer in progress to %s", r->authority);
+		return PLAIN_IO_ERROR;
+	}
+}
+
+enum plain_result plain_expire(struct plain_conn *c, struct plain_request *r,
+			       struct plain_async *a)
+{
+	long long now = plain_now_ms();
+
+	if (a->phase == ASYNC_DONE || now < plain_wake(a))
+		return a->phase == ASYNC_DONE ? PLAIN_IO_ERROR : PLAIN_AGAIN;
+	if (a->phase == ASYNC_CONNECTING) {
+		plain_say(r, "no connection to %s within %ld ms", r->authority,
+			  r->connect_ms);
+		return async_end(c, a, PLAIN_CONNECT_TIMEOUT);
+	}
+	plain_say(r, "no full answer from %s within %ld ms", r->authority,
+		  r->timeout_ms);
+	return async_end(c, a, PLAIN_READ_TIMEOUT);
+}
+
+void plain_abandon(struct plain_conn *c, struct plain_async *a)
+{
+	if (a->phase != ASYNC_DONE)
+		async_end(c, a, PLAIN_IO_ERROR);
 }

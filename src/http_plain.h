@@ -41,7 +41,8 @@ enum plain_result {
 	PLAIN_PROTOCOL_ERROR,	/* not a well-formed HTTP/1.x answer */
 	PLAIN_ABORTED,		/* a callback refused the data */
 	PLAIN_IO_ERROR,		/* send or receive failed otherwise */
-	PLAIN_NO_MEMORY
+	PLAIN_NO_MEMORY,
+	PLAIN_AGAIN		/* non-blocking use: wait for the socket */
 };
 
 struct plain_conn {
@@ -74,5 +75,42 @@ struct plain_request {
 void plain_init(struct plain_conn *c);
 void plain_close(struct plain_conn *c);
 enum plain_result plain_perform(struct plain_conn *c, struct plain_request *r);
+
+/*
+ * The same request without blocking, for a caller that waits on many
+ * sockets at once (personalize.multi):
+ *
+ *   struct plain_async a;
+ *   rc = plain_start(c, r, &a);
+ *   while (rc == PLAIN_AGAIN) {
+ *           poll a.fd for a.events, at most until plain_wake(&a);
+ *           rc = ready ? plain_resume(c, r, &a) : plain_expire(c, r, &a);
+ *   }
+ *   -- rc and r->status / r->message as from plain_perform
+ *
+ * The answer is buffered whole and handed to the callbacks once it is
+ * complete. plain_abandon(c, &a) drops a transfer in flight (and the
+ * connection). The host name is resolved, when a connection is opened,
+ * by a blocking getaddrinfo.
+ */
+struct plain_async {
+	int fd;			/* wait on this ... */
+	short events;		/* ... for these (POLLIN / POLLOUT) */
+	int phase;
+	int retried;		/* sent once more after a stale connection */
+	long long deadline, connect_deadline;	/* ms, CLOCK_MONOTONIC */
+	size_t sent;
+	void *addrs, *next_addr;	/* struct addrinfo while connecting */
+};
+
+enum plain_result plain_start(struct plain_conn *c, struct plain_request *r,
+			      struct plain_async *a);
+enum plain_result plain_resume(struct plain_conn *c, struct plain_request *r,
+			       struct plain_async *a);
+enum plain_result plain_expire(struct plain_conn *c, struct plain_request *r,
+			       struct plain_async *a);
+long long plain_wake(const struct plain_async *a);
+long long plain_now_ms(void);
+void plain_abandon(struct plain_conn *c, struct plain_async *a);
 
 #endif

@@ -106,6 +106,54 @@ describe("core.http plain http:// path", function()
     assert.equal("fine", select(3, h:request { url = peer.url .. "/" }))
   end)
 
+  describe("in a core.multi", function()
+    -- Runs `requests` ({ {url=, ...}, ... }) at once on handles of their
+    -- own; returns the outcomes in order.
+    local function run_all(requests, handles)
+      local m = core.multi()
+      for i, req in ipairs(requests) do assert(m:add(handles[i], req, i)) end
+      local out, n = {}, 0
+      while n < #requests do
+        for _, r in ipairs(m:perform(5)) do out[r.id] = r; n = n + 1 end
+      end
+      m:close()
+      return out
+    end
+
+    it("reads every kind of answer, keeps connections and retries a closed one", function()
+      local hs = { core.http(), core.http(), core.http() }
+      local big = ("x"):rep(3 * 1024 * 1024)
+      peer.script { raw("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n", true) }
+      local out = run_all({ { url = peer.url .. "/a" } }, hs)
+      assert.equal("ab", out[1].body)
+      -- hs[1] kept its connection, which the peer closed: sent once more
+      peer.script { { status = 200, body = big } }
+      out = run_all({ { url = peer.url .. "/b" }, { method = "POST", url = peer.url .. "/c", body = "hi" },
+                      { method = "HEAD", url = peer.url .. "/d" } }, hs)
+      assert.equal(200, out[1].status)
+      assert.equal(#big, #out[1].body)
+      assert.equal(200, out[2].status)
+      assert.equal(200, out[3].status)
+      assert.equal("", out[3].body)
+      for _, x in ipairs(hs) do x:close() end
+    end)
+
+    it("reports a refused connection, a malformed answer and a timeout per transfer", function()
+      local hs = { core.http(), core.http(), core.http { timeout = 0.3 } }
+      local port = require("support.process").free_port()
+      peer.script { raw("nonsense\r\n\r\n", true) }
+      local t0 = core.now()
+      local out = run_all({ { url = ("http://127.0.0.1:%d/"):format(port) }, { url = peer.url .. "/x" } }, hs)
+      assert.equal("EndpointConnectionError", out[1].code)
+      assert.equal("HTTPClientError", out[2].code)
+      peer.script { { stall = 2, status = 200 } }
+      out = run_all({ { url = peer.url .. "/slow" } }, { hs[3] })
+      assert.equal("ReadTimeoutError", out[1].code)
+      assert.is_true(core.now() - t0 < 1.8)
+      for _, x in ipairs(hs) do x:close() end
+    end)
+  end)
+
   it("leaves proxies, URLs with credentials and plain = false to libcurl", function()
     assert.has_error(function() core.http { plain = "no" } end)
     local curl = core.http { plain = false }
