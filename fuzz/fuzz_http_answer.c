@@ -1,11 +1,12 @@
 /*
- * fuzz_http_answer.c - plain_perform reading an answer (src/http_plain.c).
+ * fuzz_http_answer.c - plain_perform and plain_start/plain_resume reading an answer (src/http_plain.c).
  *
  * Input: the bytes a peer sends back, whole (head, body, anything). They
  * are written into one end of a socketpair whose writing side is then
- * shut, and plain_perform runs on the other end as on a kept-alive
+ * shut, and the request runs on the other end as on a kept-alive
  * connection it already holds, so no connect happens and the end of the
- * input is the peer closing.
+ * input is the peer closing: once with plain_perform (blocking), once
+ * with plain_start / plain_resume (as a multi drives it).
  *
  * Invariants, from the contract in src/http_plain.h:
  *   - never hangs (the end of input is an EOF, not a wait) and never
@@ -16,10 +17,13 @@
  *   - any other result says why in a non-empty message;
  *   - PLAIN_ABORTED never happens (the callbacks accept everything);
  *   - after the call the connection is closed or ready for another
- *     request (nothing buffered), and plain_close frees everything (LSan).
+ *     request (nothing buffered), and plain_close frees everything (LSan);
+ *   - both ways give the same result, status, kept connection and the
+ *     same number of head and body bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -56,18 +60,18 @@ static size_t on_body(char *bytes, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* The answer `data` read through a socketpair; blocking or not. */
+static enum plain_result read_answer(const uint8_t *data, size_t size,
+				     int nonblocking, struct seen *s, int *status,
+				     int *kept)
 {
 	static const char head[] = "GET / HTTP/1.1\r\nHost: fuzz\r\n\r\n";
 	struct plain_conn c;
 	struct plain_request r;
-	struct seen s;
 	enum plain_result rc;
 	int sv[2];
 	size_t done = 0;
 
-	if (size > FUZZ_MAX_ANSWER)
-		size = FUZZ_MAX_ANSWER;
 	FUZZ_CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0, "socketpair");
 	while (done < size) {
 		ssize_t w = write(sv[1], data + done, size - done);
@@ -82,8 +86,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	c.fd = sv[0];
 	strcpy(c.authority, "fuzz:80");
 	memset(&r, 0, sizeof r);
-	memset(&s, 0, sizeof s);
-	s.input = size;
+	memset(s, 0, sizeof *s);
+	s->input = size;
 	r.host = "fuzz";
 	r.port = "80";
 	r.authority = "fuzz:80";
@@ -93,15 +97,56 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	r.timeout_ms = 5000;
 	r.on_header = on_header;
 	r.on_body = on_body;
-	r.ud = &s;
-	rc = plain_perform(&c, &r);
+	r.ud = s;
+	if (!nonblocking) {
+		rc = plain_perform(&c, &r);
+	} else {
+		struct plain_async a;
+
+		rc = plain_start(&c, &r, &a);
+		while (rc == PLAIN_AGAIN) {
+			struct pollfd p;
+
+			p.fd = a.fd;
+			p.events = a.events;
+			p.revents = 0;
+			FUZZ_CHECK(poll(&p, 1, 5000) == 1, "the answer never became readable");
+			rc = plain_resume(&c, &r, &a);
+		}
+	}
 	FUZZ_CHECK(rc != PLAIN_ABORTED, "aborted without a refusal");
 	if (rc == PLAIN_OK)
 		FUZZ_CHECK(r.status >= 200 && r.status <= 999, "status %d", r.status);
 	else
 		FUZZ_CHECK(r.message[0] != '\0', "result %d without a message", (int)rc);
 	FUZZ_CHECK(c.fd < 0 || c.in_pos == c.in_len, "bytes left on a kept connection");
+	*status = r.status;
+	*kept = c.fd >= 0;
 	plain_close(&c);
 	close(sv[1]);
+	return rc;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct seen blocking, nonblocking;
+	int status_b, status_n, kept_b, kept_n;
+	enum plain_result rc_b, rc_n;
+
+	if (size > FUZZ_MAX_ANSWER)
+		size = FUZZ_MAX_ANSWER;
+	rc_b = read_answer(data, size, 0, &blocking, &status_b, &kept_b);
+	rc_n = read_answer(data, size, 1, &nonblocking, &status_n, &kept_n);
+	/* Both ways read the same answer the same way. */
+	FUZZ_CHECK(rc_b == rc_n, "blocking %d, non-blocking %d", (int)rc_b, (int)rc_n);
+	if (rc_b == PLAIN_OK) {
+		FUZZ_CHECK(status_b == status_n && kept_b == kept_n &&
+			   blocking.head_bytes == nonblocking.head_bytes &&
+			   blocking.body_bytes == nonblocking.body_bytes,
+			   "status %d/%d kept %d/%d head %zu/%zu body %zu/%zu",
+			   status_b, status_n, kept_b, kept_n,
+			   blocking.head_bytes, nonblocking.head_bytes,
+			   blocking.body_bytes, nonblocking.body_bytes);
+	}
 	return 0;
 }
