@@ -1,5 +1,5 @@
 /*
- * fuzz_http_answer.c - plain_perform and plain_start/plain_resume reading an answer (src/http_plain.c).
+ * fuzz_http_answer.c - src/http_plain.c reading a whole answer, both ways.
  *
  * Input: the bytes a peer sends back, whole (head, body, anything). They
  * are written into one end of a socketpair whose writing side is then
