@@ -218,7 +218,7 @@ local function bench_fanout()
     for i = 1, total do list[i] = { campaignArn = ARN, numResults = 10, userId = "u" .. i } end
     client:map("get_recommendations", { list[1], list[2] }, { concurrency = 2 })  -- warm up
     local best, failed = math.huge, 0
-    for _ = 1, 2 do
+    for _ = 1, 3 do
       local t0 = now()
       local _, f = client:map("get_recommendations", list, { concurrency = 32 })
       local dt = now() - t0
