@@ -983,8 +983,9 @@ static int http_request_prepare(lua_State *L, struct http *h, int req,
 	plain = allow_plain && h->plain_ok && lua_isnil(L, base + 5) &&
 		lua_isnil(L, base + 6) &&
 		http_plain_start(h, url, method, method_len);
+	/* The body string (its length goes into the fast path's head). */
 	if (!lua_isnil(L, base + 4))
-		lua_tolstring(L, base + 4, &h->upload_len);
+		h->upload_mem = lua_tolstring(L, base + 4, &h->upload_len);
 	http_build_headers(L, h, lua_isnil(L, base + 3) ? 0 : base + 3, fields,
 			   plain);
 	if (!lua_isnil(L, base + 6)) {
@@ -995,8 +996,7 @@ static int http_request_prepare(lua_State *L, struct http *h, int req,
 	http_url_host(h, url);
 
 	/* 2. Open the files: failures here are returned, not raised. */
-	if (!lua_isnil(L, base + 4)) {
-		h->upload_mem = lua_tolstring(L, base + 4, &h->upload_len);
+	if (h->upload_mem != NULL) {
 		size = (curl_off_t)h->upload_len;
 	} else if (!lua_isnil(L, base + 5)) {
 		const char *path = lua_tostring(L, base + 5);
@@ -1451,11 +1451,6 @@ static int multi_add(lua_State *L)
 	return 1;
 }
 
-/*
- * Appends a result table for every finished transfer to the array at
- * `results`, starting after index `n`; `records` is the record table.
- * Returns the new length of the array.
- */
 /* Appends the outcome of h's ended transfer to `results` (n so far). */
 static int multi_report(lua_State *L, struct http *h, int results,
 			int records, int n)
@@ -1480,6 +1475,11 @@ static int multi_report(lua_State *L, struct http *h, int results,
 	return n;
 }
 
+/*
+ * Appends a result table for every finished transfer to the array at
+ * `results`, starting after index `n`; `records` is the record table.
+ * Returns the new length of the array.
+ */
 static int multi_collect(lua_State *L, struct multi *m, int results,
 			 int records, int n)
 {

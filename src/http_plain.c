@@ -173,59 +173,146 @@ static int plain_socket(const struct addrinfo *ai)
 	return fd;
 }
 
-/* Connects c to r's host and port within connect_ms (and the deadline). */
-static enum plain_result plain_connect(struct plain_conn *c,
-				       struct plain_request *r,
-				       long long deadline)
-{
-	struct addrinfo *res = NULL, *ai;
-	long long until = plain_now_ms() + r->connect_ms;
-	int fd = -1, err = ECONNREFUSED;
-	enum plain_result rc;
+/* ---------------------------------------------------------------------
+ * Connecting, without blocking: the blocking path waits on these steps
+ * itself, a multi waits on them with its other sockets.
+ */
 
-	if (until > deadline)
-		until = deadline;
-	rc = plain_resolve(r, &res);
+enum { ASYNC_DONE = 0, ASYNC_CONNECTING, ASYNC_SENDING, ASYNC_RECEIVING };
+
+long long plain_wake(const struct plain_async *a)
+{
+	if (a->phase == ASYNC_CONNECTING && a->connect_deadline < a->deadline)
+		return a->connect_deadline;
+	return a->deadline;
+}
+
+static void async_free_addrs(struct plain_async *a)
+{
+	if (a->addrs != NULL)
+		freeaddrinfo(a->addrs);
+	a->addrs = a->next_addr = NULL;
+}
+
+/* Ends the transfer with `rc`, dropping the connection unless OK. */
+static enum plain_result async_end(struct plain_conn *c, struct plain_async *a,
+				   enum plain_result rc)
+{
+	if (a->phase == ASYNC_CONNECTING && a->fd >= 0)
+		close(a->fd);	/* not adopted by c yet */
+	async_free_addrs(a);
 	if (rc != PLAIN_OK)
-		return rc;
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		plain_disconnect(c);
+	a->phase = ASYNC_DONE;
+	a->fd = -1;
+	a->events = 0;
+	return rc;
+}
+
+/*
+ * Tries the addresses not tried yet: PLAIN_OK once one is connected (c
+ * holds it), PLAIN_AGAIN while one is in progress (a->fd, POLLOUT), or
+ * the last failure when none worked.
+ */
+static enum plain_result dial_next(struct plain_conn *c,
+				   struct plain_request *r,
+				   struct plain_async *a, int err)
+{
+	struct addrinfo *ai;
+
+	while ((ai = a->next_addr) != NULL) {
+		int fd;
+
+		a->next_addr = ai->ai_next;
 		fd = plain_socket(ai);
 		if (fd < 0) {
 			err = errno;
 			continue;
 		}
 		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			break;
-		} else if (errno != EINPROGRESS) {
-			err = errno;
-		} else {
-			socklen_t len = sizeof err;
-			int ready = plain_wait(fd, POLLOUT, until);
-
-			if (ready == 0) {
-				close(fd);
-				freeaddrinfo(res);
-				plain_say(r, "no connection to %s within %ld ms",
-					  r->authority, r->connect_ms);
-				return PLAIN_CONNECT_TIMEOUT;
-			}
-			if (ready < 0)
-				err = errno;
-			else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-				err = errno;
-			if (ready > 0 && err == 0)
-				break;
+			async_free_addrs(a);
+			plain_adopt(c, r, fd);
+			return PLAIN_OK;
 		}
+		if (errno == EINPROGRESS) {
+			a->phase = ASYNC_CONNECTING;
+			a->fd = fd;
+			a->events = POLLOUT;
+			return PLAIN_AGAIN;
+		}
+		err = errno;
 		close(fd);
-		fd = -1;
 	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		plain_say(r, "cannot connect to %s: %s", r->authority, strerror(err));
-		return PLAIN_CONNECT_ERROR;
+	plain_say(r, "cannot connect to %s: %s", r->authority, strerror(err));
+	return async_end(c, a, PLAIN_CONNECT_ERROR);
+}
+
+/* Resolves r's host and starts connecting (see dial_next). */
+static enum plain_result dial_start(struct plain_conn *c,
+				    struct plain_request *r,
+				    struct plain_async *a)
+{
+	struct addrinfo *res = NULL;
+	enum plain_result rc = plain_resolve(r, &res);
+
+	if (rc != PLAIN_OK)
+		return async_end(c, a, rc);
+	a->addrs = a->next_addr = res;
+	a->connect_deadline = plain_now_ms() + r->connect_ms;
+	return dial_next(c, r, a, ECONNREFUSED);
+}
+
+/* The connect in progress on a->fd, once it is writable (see dial_next). */
+static enum plain_result dial_check(struct plain_conn *c,
+				    struct plain_request *r,
+				    struct plain_async *a)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		err = errno;
+	if (err == EINPROGRESS || err == EALREADY)
+		return PLAIN_AGAIN;
+	if (err == 0) {
+		int fd = a->fd;
+
+		async_free_addrs(a);
+		plain_adopt(c, r, fd);
+		return PLAIN_OK;
 	}
-	plain_adopt(c, r, fd);
-	return PLAIN_OK;
+	close(a->fd);
+	a->fd = -1;
+	return dial_next(c, r, a, err);
+}
+
+/* No connection by plain_wake(a). */
+static enum plain_result dial_timeout(struct plain_conn *c,
+				      struct plain_request *r,
+				      struct plain_async *a)
+{
+	plain_say(r, "no connection to %s within %ld ms", r->authority, r->connect_ms);
+	return async_end(c, a, PLAIN_CONNECT_TIMEOUT);
+}
+
+/* Connects c to r's host and port within connect_ms (and the deadline). */
+static enum plain_result plain_connect(struct plain_conn *c,
+				       struct plain_request *r,
+				       long long deadline)
+{
+	struct plain_async a;
+	enum plain_result rc;
+
+	memset(&a, 0, sizeof a);
+	a.fd = -1;
+	a.deadline = deadline;
+	rc = dial_start(c, r, &a);
+	while (rc == PLAIN_AGAIN) {
+		if (plain_wait(a.fd, POLLOUT, plain_wake(&a)) == 0)
+			return dial_timeout(c, r, &a);
+		rc = dial_check(c, r, &a);
+	}
+	return rc;
 }
 
 /* Writes head and body; *stale when a reused connection turned out dead. */
@@ -679,37 +766,6 @@ enum plain_result plain_perform(struct plain_conn *c, struct plain_request *r)
  * with PLAIN_AGAIN where the blocking path would poll.
  */
 
-enum { ASYNC_DONE = 0, ASYNC_CONNECTING, ASYNC_SENDING, ASYNC_RECEIVING };
-
-long long plain_wake(const struct plain_async *a)
-{
-	if (a->phase == ASYNC_CONNECTING && a->connect_deadline < a->deadline)
-		return a->connect_deadline;
-	return a->deadline;
-}
-
-static void async_free_addrs(struct plain_async *a)
-{
-	if (a->addrs != NULL)
-		freeaddrinfo(a->addrs);
-	a->addrs = a->next_addr = NULL;
-}
-
-/* Ends the transfer with `rc`, dropping the connection unless OK. */
-static enum plain_result async_end(struct plain_conn *c, struct plain_async *a,
-				   enum plain_result rc)
-{
-	if (a->phase == ASYNC_CONNECTING && a->fd >= 0)
-		close(a->fd);	/* not adopted by c yet */
-	async_free_addrs(a);
-	if (rc != PLAIN_OK)
-		plain_disconnect(c);
-	a->phase = ASYNC_DONE;
-	a->fd = -1;
-	a->events = 0;
-	return rc;
-}
-
 static enum plain_result async_begin(struct plain_conn *c,
 				     struct plain_request *r,
 				     struct plain_async *a);
@@ -752,56 +808,18 @@ static enum plain_result async_send(struct plain_conn *c,
 	return PLAIN_AGAIN;
 }
 
-/* Tries the addresses left: connected, in progress, or none worked. */
-static enum plain_result async_connect(struct plain_conn *c,
-				       struct plain_request *r,
-				       struct plain_async *a, int err)
-{
-	struct addrinfo *ai;
-
-	while ((ai = a->next_addr) != NULL) {
-		int fd;
-
-		a->next_addr = ai->ai_next;
-		fd = plain_socket(ai);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-			async_free_addrs(a);
-			plain_adopt(c, r, fd);
-			return async_send(c, r, a);
-		}
-		if (errno == EINPROGRESS) {
-			a->phase = ASYNC_CONNECTING;
-			a->fd = fd;
-			a->events = POLLOUT;
-			return PLAIN_AGAIN;
-		}
-		err = errno;
-		close(fd);
-	}
-	plain_say(r, "cannot connect to %s: %s", r->authority, strerror(err));
-	return async_end(c, a, PLAIN_CONNECT_ERROR);
-}
-
 static enum plain_result async_begin(struct plain_conn *c,
 				     struct plain_request *r,
 				     struct plain_async *a)
 {
-	struct addrinfo *res = NULL;
-	enum plain_result rc;
-
 	a->sent = 0;
-	if (c->fd >= 0)
-		return async_send(c, r, a);
-	rc = plain_resolve(r, &res);
-	if (rc != PLAIN_OK)
-		return async_end(c, a, rc);
-	a->addrs = a->next_addr = res;
-	a->connect_deadline = plain_now_ms() + r->connect_ms;
-	return async_connect(c, r, a, ECONNREFUSED);
+	if (c->fd < 0) {
+		enum plain_result rc = dial_start(c, r, a);
+
+		if (rc != PLAIN_OK)
+			return rc;
+	}
+	return async_send(c, r, a);
 }
 
 enum plain_result plain_start(struct plain_conn *c, struct plain_request *r,
@@ -850,25 +868,12 @@ static enum plain_result async_receive(struct plain_conn *c,
 enum plain_result plain_resume(struct plain_conn *c, struct plain_request *r,
 			       struct plain_async *a)
 {
-	int err = 0;
-	socklen_t len = sizeof err;
+	enum plain_result rc;
 
 	switch (a->phase) {
 	case ASYNC_CONNECTING:
-		if (getsockopt(a->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-			err = errno;
-		if (err == EINPROGRESS || err == EALREADY)
-			return PLAIN_AGAIN;
-		if (err == 0) {
-			int fd = a->fd;
-
-			async_free_addrs(a);
-			plain_adopt(c, r, fd);
-			return async_send(c, r, a);
-		}
-		close(a->fd);
-		a->fd = -1;
-		return async_connect(c, r, a, err);
+		rc = dial_check(c, r, a);
+		return rc == PLAIN_OK ? async_send(c, r, a) : rc;
 	case ASYNC_SENDING:
 		return async_send(c, r, a);
 	case ASYNC_RECEIVING:
@@ -886,11 +891,8 @@ enum plain_result plain_expire(struct plain_conn *c, struct plain_request *r,
 
 	if (a->phase == ASYNC_DONE || now < plain_wake(a))
 		return a->phase == ASYNC_DONE ? PLAIN_IO_ERROR : PLAIN_AGAIN;
-	if (a->phase == ASYNC_CONNECTING) {
-		plain_say(r, "no connection to %s within %ld ms", r->authority,
-			  r->connect_ms);
-		return async_end(c, a, PLAIN_CONNECT_TIMEOUT);
-	}
+	if (a->phase == ASYNC_CONNECTING)
+		return dial_timeout(c, r, a);
 	plain_say(r, "no full answer from %s within %ld ms", r->authority,
 		  r->timeout_ms);
 	return async_end(c, a, PLAIN_READ_TIMEOUT);

@@ -580,7 +580,6 @@ function _M.batch_inference(eng, job)
   end)
 end
 
-
 -- Batch segment input lines, as the developer guide shows them:
 --   Item-Affinity {"itemId": "105"} -> {"input": {"itemId": "105"}, "output": {"recommendedUsers": [...]}}
 --   Item-Attribute-Affinity {"itemAttributes": "ITEMS.genres = \"Comedy\""}
