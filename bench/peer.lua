@@ -1,6 +1,6 @@
 -- Loopback HTTP peers on nginx for the benchmarks and spec/fanout_spec.lua.
 --
---   local peer = require "peer"          -- with bench/?.lua on package.path
+--   local peer = require "peer"          -- with bench/?.lua and spec/?.lua on package.path
 --   local p = peer.start{ kind = "static" }  -- nginx's `return`: no Lua, no modules
 --   local p = peer.start{ kind = "lua", delay = 0.005 }  -- ngx_http_lua: answers
 --                                          -- after `delay` seconds, counts
@@ -40,19 +40,9 @@ local function sh(cmd)
   return r == true or r == 0
 end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
-
-local function write_file(path, text)
-  local f = assert(io.open(path, "wb"))
-  f:write(text)
-  f:close()
-end
+-- spec/ is on LUA_PATH for make bench and the specs that use this peer.
+local files = require "support.files"
+local read_file, write_file = files.read, files.write
 
 local function sleep(s)
   local ok, core = pcall(require, "personalize.core")

@@ -19,13 +19,7 @@ local cjson = require "cjson"
 local now, fmt = core.now, string.format
 local ARN = "arn:aws:personalize:::recipe/"
 
-local function read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("support.files").read
 
 -- The interactions and items CSVs, with the schemas that read them.
 local function locate()

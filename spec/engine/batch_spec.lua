@@ -162,12 +162,7 @@ describe("personalize-local batch jobs", function()
       local before = run("inference", sv, { '{"userId":"user1"}', '{"userId":"newbie"}' }, { numResults = 10 })
       local tracker = arn_of(env.personalize:create_event_tracker { name = "t", datasetGroupArn = group }, "trackingId")
       env.settle()
-      local events = {}
-      for k, item in ipairs { "item20", "item21", "item22", "item23" } do
-        events[k] = { eventType = "watch", itemId = item, sentAt = 1700000700 + k }
-      end
-      assert(env.events:put_events { trackingId = tracker, userId = "user1", sessionId = "s", eventList = events })
-      assert(env.events:put_events { trackingId = tracker, userId = "newbie", sessionId = "s2", eventList = events })
+      support.watch(env, tracker, { "user1", "newbie" }, { "item20", "item21", "item22", "item23" })
       local after = run("inference", sv, { '{"userId":"user1"}', '{"userId":"newbie"}' }, { numResults = 10 })
       assert.are_not.same(before[1].output.recommendedItems, after[1].output.recommendedItems)
       assert.are_not.same(before[2].output.recommendedItems, after[2].output.recommendedItems)

@@ -214,12 +214,7 @@ describe("personalize-local runtime", function()
       env.settle()
       local ghost = ids(recs { campaignArn = camp, userId = "ghost", numResults = 10 })
       local before = ids(recs { campaignArn = camp, userId = "user1", numResults = 10 })
-      local events = {}
-      for k, item in ipairs { "item20", "item21", "item22", "item23" } do
-        events[k] = { eventType = "watch", itemId = item, sentAt = 1700000700 + k }
-      end
-      assert(env.events:put_events { trackingId = tracker, userId = "user1", sessionId = "s", eventList = events })
-      assert(env.events:put_events { trackingId = tracker, userId = "newbie", sessionId = "s2", eventList = events })
+      support.watch(env, tracker, { "user1", "newbie" }, { "item20", "item21", "item22", "item23" })
       assert.are_not.same(before, ids(recs { campaignArn = camp, userId = "user1", numResults = 10 }))
       assert.are_not.same(ghost, ids(recs { campaignArn = camp, userId = "newbie", numResults = 10 }))
     end)

@@ -8,6 +8,7 @@
 --   env.import(dataset_arn, key, csv)       -- upload and import, ACTIVE
 --   engine_support.trained(env, { recipe =, items_schema =, items_csv = })
 --                                           -- a group and a trained solution version
+--   engine_support.watch(env, tracking_id, { "user1" }, { "item20", ... })
 --   env.advance(5)                          -- lifecycles see 5 more seconds
 --   env.settle()                            -- runs every due lifecycle step
 --   env.reopen()                            -- close and reopen the engine (restart)
@@ -194,6 +195,19 @@ function _M.trained(env, opts)
   local v = assert(p:describe_solution_version { solutionVersionArn = sv }).solutionVersion
   assert(v.status == "ACTIVE", ("solution version %s: %s"):format(v.status, tostring(v.failureReason)))
   return sv, group
+end
+
+-- Sends watch events of `items` through the tracker `tracking_id` for
+-- each of `users` (a session per user), one second apart.
+function _M.watch(env, tracking_id, users, items)
+  local events = {}
+  for k, item in ipairs(items) do
+    events[k] = { eventType = "watch", itemId = item, sentAt = 1700000700 + k }
+  end
+  for i, user in ipairs(users) do
+    assert(env.events:put_events { trackingId = tracking_id, userId = user, sessionId = "s" .. i,
+                                   eventList = events })
+  end
 end
 
 return _M
