@@ -171,7 +171,7 @@ function _M.new(service, opts)
     -- An endpoint with a path ("https://proxy/personalize") puts it before
     -- every request's path, signed as sent.
     _origin = url.scheme .. "://" .. sigv4.host_header(url),
-    _base_path = url.path ~= "/" and (url.path:gsub("/+$", "")) or "",
+    _base_path = transports.base_path(url),
     _credentials = provider,
     _retry = retry.new { mode = mode, max_attempts = max_attempts,
                          sleep = transport.sleep, now = transport.now },

@@ -185,7 +185,7 @@ function _M.new(opts)
     -- transport gets bodies as strings.
     streams_files = transport.streams_files or transport.name == "curl",
     _url = url,
-    _base_path = url.path ~= "/" and url.path or "",
+    _base_path = transports.base_path(url),
     _credentials = transports.wrap_credentials(
       credentials.resolve(opts, cfg, opts.credentials_transport or transport), transport, cfg, region),
     _retry = retry.new { mode = mode, max_attempts = max_attempts,

@@ -66,6 +66,15 @@ describe("personalize.s3 addressing", function()
     assert.are.equal("https://s3.us-east-1.amazonaws.com/", (s3:address(nil)))
   end)
 
+  it("puts a custom endpoint's path before the bucket, with or without a trailing slash", function()
+    local t = scripted { { ok200() } }
+    for _, endpoint in ipairs { "http://127.0.0.1:9000/s3", "http://127.0.0.1:9000/s3/" } do
+      local s3 = client({ endpoint = endpoint }, t)
+      assert.are.equal("http://127.0.0.1:9000/s3/my-bucket/a/b.csv", (s3:address("my-bucket", "a/b.csv")))
+      assert.are.equal("http://127.0.0.1:9000/s3/", (s3:address(nil)))
+    end
+  end)
+
   it("goes path-style when asked, for custom endpoints and for names that are not DNS labels", function()
     local t = scripted { { ok200() } }
     local forced = client({ s3_force_path_style = true }, t)

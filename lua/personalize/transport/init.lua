@@ -4,6 +4,7 @@
 --   local t = transport.resolve(endpoint, cfg, opts, who)
 --   t.transport, t.endpoint, t.opts, t.local_dir
 --   local mode, max_attempts = transport.retry_settings(cfg, who)
+--   local prefix = transport.base_path(parsed_url)
 --
 -- resolve(): an endpoint "local:DIR" runs personalize-local's engine in
 -- this process (endpoint becomes http://personalize.local and the options
@@ -70,7 +71,14 @@ function _M.retry_settings(cfg, who)
   if mode ~= "standard" and mode ~= "adaptive" then
     error(("%s: retry_mode must be \"standard\" or \"adaptive\", got %q"):format(who, tostring(mode)), 3)
   end
-  return mode, cfg:integer("max_attempts", "AWS_MAX_ATTEMPTS", 1) or 3
+  return mode, require("personalize.retry").max_attempts({}, cfg)
+end
+
+-- The path of an endpoint URL (parsed by sigv4.parse_url) that goes before
+-- every request's path: "" for "/" (configured endpoints come without a
+-- trailing slash).
+function _M.base_path(url)
+  return url.path ~= "/" and url.path or ""
 end
 
 return _M
