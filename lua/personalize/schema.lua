@@ -18,9 +18,12 @@
 -- VIDEO_ON_DEMAND domain pages, "Service quotas"):
 --   * the schema text is at most 20,000 characters (CreateSchema's AvroSchema);
 --   * an Avro record: "type": "record", a "name", a non-empty "fields" array;
---     "namespace" and "version" are strings when present;
---   * field types: string, int, long, float, double, boolean, or the union of
---     one of them with "null" (a nullable field); no arrays, maps, records;
+--     "namespace" is a string when present;
+--   * "version" is a string or a number when present;
+--   * field types: string, int, long, float, double, boolean, the union of
+--     one of them with "null" (a nullable field), or a one-member union
+--     (["string"], as AWS's default domain Items schemas write it, is
+--     "string"); no arrays, maps, records;
 --   * field names are letters, digits and underscores, start with a letter,
 --     at most 150 characters (our bound: AWS states none), and are unique
 --     ignoring case and underscores (GENRES_FIELD_1 clashes with GENRESFIELD1);
@@ -96,6 +99,9 @@ local function field_type(t, where)
       where, json_text(t), PRIMITIVE_LIST)
   end
   if type(t) == "table" and is_array(t) and #t > 0 then
+    -- A one-member union is its member: AWS's own default Items schemas of
+    -- the VIDEO_ON_DEMAND and ECOMMERCE domains write "type": ["string"].
+    if #t == 1 and type(t[1]) == "string" and PRIMITIVE[t[1]] then return t[1], false end
     if #t ~= 2 then
       return nil, str_format('%s: union type %s is not supported; only ["null", T] with T one of %s',
         where, json_text(t), PRIMITIVE_LIST)
@@ -174,8 +180,9 @@ local function check_record(t)
   if t.namespace ~= nil and type(t.namespace) ~= "string" then
     return nil, 'schema "namespace" must be a string'
   end
-  if t.version ~= nil and type(t.version) ~= "string" then
-    return nil, str_format('schema "version" must be a string such as "1.0", not %s', json_text(t.version))
+  -- Avro ignores "version"; Personalize accepts it as a string or a number.
+  if t.version ~= nil and type(t.version) ~= "string" and type(t.version) ~= "number" then
+    return nil, str_format('schema "version" must be a string such as "1.0" or a number, not %s', json_text(t.version))
   end
   local list = t.fields
   if type(list) ~= "table" or not is_array(list) or #list == 0 then

@@ -144,9 +144,13 @@ describe("personalize.schema", function()
       fails('schema "name" is missing or not a string', rec(5, INTERACTIONS))
     end)
 
-    it("namespace and version are strings when present", function()
+    it("namespace is a string when present; version a string or a number", function()
       fails('schema "namespace" must be a string', rec("Interactions", INTERACTIONS, { namespace = 3 }))
-      fails('schema "version" must be a string such as "1.0", not 1', rec("Interactions", INTERACTIONS, { version = 1 }))
+      -- Avro ignores "version" and Personalize takes "version": 1 as written
+      -- by hand in users' schemas; only other JSON types are refused.
+      passes(rec("Interactions", INTERACTIONS, { version = 1 }), "Interactions")
+      fails('schema "version" must be a string such as "1.0" or a number, not true',
+        rec("Interactions", INTERACTIONS, { version = true }))
       local doc = cjson.encode{ type = "record", name = "Interactions", fields = INTERACTIONS }
       passes(doc, "Interactions")
     end)
@@ -193,6 +197,17 @@ describe("personalize.schema", function()
         assert.same({ t, true }, { fields[2].type, fields[2].nullable })
         assert.same({ t, true }, { fields[3].type, fields[3].nullable })
       end
+    end)
+
+    it("accepts a one-member union as its member", function()
+      -- AWS's own default Items schemas of the VIDEO_ON_DEMAND and ECOMMERCE
+      -- domains write "type": ["string"] (amazon-personalize-samples,
+      -- getting_started/notebooks_managed_domains/Building_Your_First_Recommender_Video_On_Demand.ipynb).
+      for _, t in ipairs{ "string", "int", "long", "float", "double", "boolean" } do
+        local fields = passes(rec("X", { F("A", { t }) }))
+        assert.same({ t, false }, { fields[1].type, fields[1].nullable })
+      end
+      fails('union type ["null"] is not supported', rec("X", { F("A", { "null" }) }))
     end)
 
     it("rejects unknown and complex types", function()
