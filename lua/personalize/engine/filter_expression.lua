@@ -15,7 +15,10 @@
 -- and `IN CurrentItem.FIELD` needs none. As the developer guide states:
 -- Interactions conditions name EVENT_TYPE with IN / NOT IN only, conditions
 -- chained with AND/OR use the dataset of the first one, and the IF part
--- (once, at the end) checks CurrentUser only.
+-- (once, at the end) checks CurrentUser only. Field names match the
+-- schema's ignoring case: AWS's own POC workshop created and used
+-- `Interactions.event_type IN ("watch")` (amazon-personalize-samples,
+-- next_steps/workshops/POC_in_a_box/completed/04_Deploying_Campaigns_and_Filters.ipynb).
 -- The AST: { { action = "EXCLUDE", subject = "ItemID",
 --   conditions = { { dataset, field, op, values = { {kind="string"|"number"|"param"|"current", value} } }, ... },
 --   joins = { "AND"|"OR", ... }, guard = nil or { condition, ... } (the IF part, joined by AND) },
@@ -179,10 +182,11 @@ function _M.parse(text)
       end
     end
     if (dataset == "Interactions" or dataset == "ActionInteractions")
-        and (field ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
+        and (field:upper() ~= "EVENT_TYPE" or (c.op ~= "IN" and c.op ~= "NOT IN")) then
       return nil, ("%s conditions must be %s.EVENT_TYPE IN (...) or NOT IN (...), got %s.%s %s")
         :format(written, written, written, field, c.op)
     end
+    if dataset == "Interactions" or dataset == "ActionInteractions" then c.field = "EVENT_TYPE" end
     return c
   end
 
@@ -249,6 +253,21 @@ function _M.check(text)
   return true
 end
 
+-- Whether the expression reads the request's user: conditions on the
+-- user's Interactions or Users row of an item statement, or an IF part on
+-- CurrentUser. A request without userId cannot apply such a filter.
+function _M.needs_user(ast)
+  for _, stmt in ipairs(ast) do
+    if stmt.guard then return true end
+    if stmt.subject == "ItemID" then
+      for _, c in ipairs(stmt.conditions) do
+        if c.dataset == "Interactions" or c.dataset == "Users" then return true end
+      end
+    end
+  end
+  return false
+end
+
 -- The dataset type (as CreateDataset's datasetType, upper case) whose
 -- schema holds the fields a condition's dataset names.
 local DATASET_TYPE = { Items = "ITEMS", CurrentItem = "ITEMS", Users = "USERS", CurrentUser = "USERS",
@@ -268,7 +287,14 @@ function _M.check_fields(ast, fields_of)
     if not fields then
       return nil, ("%s.%s: the dataset group has no %s dataset"):format(dataset, field, LABEL[dtype])
     end
-    if not fields[field] then
+    local found = fields[field]
+    if not found then
+      local up = field:upper()
+      for name in pairs(fields) do
+        if name:upper() == up then found = true end
+      end
+    end
+    if not found then
       local names = {}
       for name in pairs(fields) do names[#names + 1] = name end
       table.sort(names)

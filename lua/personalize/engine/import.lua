@@ -14,15 +14,35 @@
 -- quotes counts from the line it starts on) and the problem, e.g.
 -- 's3://b/part2.csv line 42: TIMESTAMP "abc" is not a long'.
 --
--- CSV (RFC 4180): a header line, commas, quoted values with "" for a quote
--- and commas or newlines inside, LF or CRLF line ends, an optional UTF-8
--- BOM and final newline. Empty lines are skipped.
+-- CSV (RFC 4180) with Personalize's rules ("Data format guidelines" of the
+-- developer guide): a header line whose names are not in quotation marks,
+-- commas, quoted values with "" for a quote and commas inside, each record
+-- on one line (a quoted value holding a line break is refused), UTF-8 text
+-- (Latin-1 and other non-UTF-8 bytes are refused with their line), LF or
+-- CRLF line ends, an optional UTF-8 BOM and final newline. Empty lines are
+-- skipped. These file-level problems fail the file.
+--
+-- Rows: a row whose values do not fit the schema (a value of the wrong
+-- type or out of range, an empty non-nullable value, a wrong number of
+-- values) is left out and the rest imported; opts.skipped, when given, is
+-- filled with { n = count, "line 7: YEAR \"1975-1979\" is not an int", ... }
+-- (the first 10 messages). A file with rows of which none fits fails with
+-- the first row's problem. AWS's recorded runs import such files: the POC
+-- workshop of amazon-personalize-samples
+-- (next_steps/workshops/POC_in_a_box/completed/02_Validating_and_Importing_Item_Metadata.ipynb)
+-- imports MovieLens items with YEAR an int, taken from titles where some
+-- have no year or a range, and its import job ends ACTIVE. AWS documents
+-- no rule for a file with no good row; failing it is our choice.
+--
+-- Columns: header names match schema field names ignoring case
+-- (Personalize maps columns by name); columns that are not schema fields,
+-- and columns with no name (pandas' index column), are ignored, as AWS's
+-- recorded runs import pandas files with an index column and extra
+-- columns; every non-nullable field must have a column, nullable ones may
+-- be absent.
 --
 -- Choices where Personalize's documentation says little, all strict so
 -- that a file personalize-local accepts also imports on AWS:
---   * header names match schema field names ignoring case (Personalize maps
---     columns by name); every column must be a schema field, every
---     non-nullable field must have a column; nullable ones may be absent;
 --   * int and long values are plain decimal integers: "1.0", "1e3" and
 --     " 7" are rejected; int is 32-bit, long 64-bit;
 --   * TIMESTAMP and CREATION_TIMESTAMP are Unix epoch seconds: negative
@@ -181,8 +201,9 @@ local function read_record(text, pos, len)
         end
       end
       local v = concat(parts)
-      local _, nl = gsub(v, "\n", "")
-      lines = lines + nl
+      if find(v, "[\r\n]") then
+        return nil, str_format("the quoted value of column %d holds a line break; each record must be on one line", n)
+      end
       values[n] = v
       local c = byte(text, j)
       if c == 44 then -- ','
@@ -219,13 +240,49 @@ local function read_record(text, pos, len)
   end
 end
 
+-- The position of the first byte of `text` that does not start or
+-- continue a well-formed UTF-8 sequence (RFC 3629: no overlong forms,
+-- surrogates or code points above U+10FFFF), or nil.
+local function bad_utf8(text)
+  local i = find(text, "[\128-\255]")
+  while i do
+    local c = byte(text, i)
+    local n
+    if c >= 0xC2 and c <= 0xDF then n = 1
+    elseif c >= 0xE0 and c <= 0xEF then n = 2
+    elseif c >= 0xF0 and c <= 0xF4 then n = 3
+    else return i end
+    for k = 1, n do
+      local d = byte(text, i + k)
+      if not d or d < 0x80 or d > 0xBF then return i end
+    end
+    local d = byte(text, i + 1)
+    if (c == 0xE0 and d < 0xA0) or (c == 0xED and d > 0x9F) or (c == 0xF0 and d < 0x90) or (c == 0xF4 and d > 0x8F) then
+      return i
+    end
+    i = find(text, "[\128-\255]", i + n + 1)
+  end
+  return nil
+end
+_M.bad_utf8 = bad_utf8
+
+local MAX_SKIPPED_SHOWN = 10
+
 -- parse(text, fields, opts) -> data | nil, failureReason   (see the top)
 function _M.parse(text, fields, opts)
   if type(text) ~= "string" then error("import.parse: text must be a string", 2) end
   if type(fields) ~= "table" then error("import.parse: fields must be a list from schema.check", 2) end
   local prefix = (opts and opts.file) and (opts.file .. " ") or ""
+  local skipped = opts and opts.skipped or {}
+  skipped.n = skipped.n or 0
   local len, pos = #text, 1
   if sub(text, 1, 3) == "\239\187\191" then pos = 4 end
+  local bad = bad_utf8(text)
+  if bad then
+    local _, before = gsub(sub(text, 1, bad), "\n", "")
+    return nil, str_format("%sline %d: byte 0x%02X is not UTF-8; Personalize reads CSV files as UTF-8 "
+      .. "(save the file as UTF-8, not Latin-1 or another encoding)", prefix, before + 1, byte(text, bad))
+  end
   -- Skip leading empty lines, then read the header.
   local line = 1
   while pos <= len do
@@ -241,6 +298,10 @@ function _M.parse(text, fields, opts)
   if pos > len then return nil, prefix .. "header: the file is empty; the first line must name the columns" end
   local header, next_pos, lines = read_record(text, pos, len)
   if not header then return nil, prefix .. "header: " .. next_pos end
+  local quoted = find(text, '"', pos, true)
+  if quoted and quoted < next_pos then
+    return nil, prefix .. "header: column names must not be enclosed in quotation marks"
+  end
   pos, line = next_pos, line + lines
 
   local by_upper = {}
@@ -253,18 +314,14 @@ function _M.parse(text, fields, opts)
   local data, seen = { n = 0 }, {}
   for _, f in ipairs(fields) do data[f.name] = {} end
   for j = 1, width do
-    local h = header[j]
-    local f = by_upper[upper(h)]
-    if h == "" then
-      return nil, str_format("%sheader: column %d has no name", prefix, j)
-    elseif not f then
-      return nil, str_format("%sheader: column %s is not in the schema; schema fields: %s",
-        prefix, h, field_names(fields))
-    elseif seen[f] then
+    local f = by_upper[upper(header[j])]
+    if f and seen[f] then
       return nil, str_format("%sheader: column %s appears twice (columns %d and %d)", prefix, f.name, seen[f], j)
     end
-    seen[f] = j
-    conv[j], nullable[j], names[j], cols[j] = converter(f), f.nullable, f.name, data[f.name]
+    if f then -- other columns are ignored
+      seen[f] = j
+      conv[j], nullable[j], names[j], cols[j] = converter(f), f.nullable, f.name, data[f.name]
+    end
   end
   for _, f in ipairs(fields) do
     if not seen[f] and not f.nullable then
@@ -272,7 +329,7 @@ function _M.parse(text, fields, opts)
     end
   end
 
-  local raw, row = {}, 0
+  local raw, row, first_problem = {}, 0, nil
   local next_quote = find(text, '"', pos, true) or len + 1
   while pos <= len do
     local nl = find(text, "\n", pos, true) or len + 1
@@ -302,27 +359,43 @@ function _M.parse(text, fields, opts)
         if not values then return nil, str_format("%sline %d: %s", prefix, line, np) end
         raw, ncol, pos, extra = values, #values, np, nlines
       end
+      local problem
       if ncol ~= width then
-        return nil, str_format("%sline %d: %d value%s but the header has %d column%s", prefix, line,
+        problem = str_format("%d value%s but the header has %d column%s",
           ncol, ncol == 1 and "" or "s", width, width == 1 and "" or "s")
-      end
-      row = row + 1
-      for j = 1, width do
-        local s = raw[j]
-        if s == "" then
-          if not nullable[j] then
-            return nil, str_format("%sline %d: %s", prefix, line, empty_problem(names[j]))
+      else
+        row = row + 1
+        for j = 1, width do
+          local c = conv[j] -- nil for a column outside the schema
+          if c then
+            local s = raw[j]
+            if s == "" then
+              if not nullable[j] then problem = empty_problem(names[j]) end
+            else
+              local v
+              v, problem = c(s)
+              if v ~= nil then cols[j][row] = v end
+            end
           end
-        else
-          local v, problem = conv[j](s)
-          if v == nil then return nil, str_format("%sline %d: %s", prefix, line, problem) end
-          local col = cols[j]
-          col[row] = v
+          if problem then
+            for k = 1, j - 1 do
+              if cols[k] then cols[k][row] = nil end
+            end
+            row = row - 1
+            break
+          end
         end
+      end
+      if problem then
+        local n = skipped.n + 1
+        skipped.n = n
+        if n <= MAX_SKIPPED_SHOWN then skipped[n] = str_format("%sline %d: %s", prefix, line, problem) end
+        first_problem = first_problem or str_format("%sline %d: %s", prefix, line, problem)
       end
     end
     line = line + extra
   end
+  if row == 0 and first_problem then return nil, first_problem end
   data.n = row
   return data
 end

@@ -6,6 +6,8 @@
 --   -- m = { coverage =, mean_reciprocal_rank_at_25 =,
 --   --       normalized_discounted_cumulative_gain_at_5 =, _at_10 =, _at_25 =,
 --   --       precision_at_5 =, _at_10 =, _at_25 = }   (rounded to 4 decimals)
+--   -- USER_SEGMENTATION recipes: { coverage =, hits_at_1_percent =,
+--   --   recall_at_1_percent = } (see segmentation below)
 --   metrics.ndcg(list, relevant, k) / metrics.precision(list, relevant, k)
 --   metrics.reciprocal_rank(list, relevant, k)
 --
@@ -29,6 +31,7 @@ local floor, log, min = math.floor, math.log, math.min
 local sort = table.sort
 
 local _M = {}
+local segmentation
 
 _M.TEST_USER_SHARE = 0.1
 _M.RESULTS = 25
@@ -94,6 +97,52 @@ local function split_users(user_list)
   local n_test = floor(#user_list * _M.TEST_USER_SHARE + 0.5)
   if n_test < 1 then n_test = 1 end
   return n_test
+end
+
+-- USER_SEGMENTATION recipes (aws-item-affinity, aws-item-attribute-affinity)
+-- are measured as AWS reports them, hits_at_1_percent and
+-- recall_at_1_percent (amazon-personalize-samples,
+-- next_steps/core_use_cases/user_segmentation/user_segmentation_example.ipynb
+-- records {'coverage', 'hits_at_1_percent', 'recall_at_1_percent'} for
+-- both). For each item some test user holds out, the segment is the top 1%
+-- of all users (at least one) the recipe's segment_item (or segment) gives
+-- for the item; hits are the held-out
+-- users of the item inside it, recall those hits over min(their number,
+-- the segment's size); both are averaged over the items, at most
+-- MAX_SEGMENT_ITEMS of them (the smallest ids).
+_M.MAX_SEGMENT_ITEMS = 1000
+
+function segmentation(module, model, tests, n_users)
+  local segment = module.segment_item or module.segment
+  local k = math.ceil(n_users / 100)
+  local holders, ids = {}, {}
+  for _, t in ipairs(tests) do
+    for id in pairs(t.relevant) do
+      local h = holders[id]
+      if not h then
+        h = {}
+        holders[id] = h
+        ids[#ids + 1] = id
+      end
+      h[t.user] = true
+    end
+  end
+  sort(ids)
+  local n = min(#ids, _M.MAX_SEGMENT_ITEMS)
+  local total, recall = 0, 0
+  for i = 1, n do
+    local target = holders[ids[i]]
+    local users = segment(model, { itemId = ids[i], numResults = k }) or {}
+    local hit = 0
+    for r = 1, min(k, #users) do
+      local u = users[r]
+      if target[tostring(type(u) == "table" and u.userId or u)] then hit = hit + 1 end
+    end
+    total = total + hit
+    recall = recall + hit / min(count(target), k)
+  end
+  if n == 0 then return { hits = 0, recall = 0 } end
+  return { hits = total / n, recall = recall / n }
 end
 
 function _M.evaluate(recipe_arn, data, config)
@@ -177,6 +226,11 @@ function _M.evaluate(recipe_arn, data, config)
     sums.p25 = sums.p25 + _M.precision(list, rel, 25)
   end
 
+  local segment_hits
+  if recipe and recipe.recipeType == "USER_SEGMENTATION" then
+    segment_hits = segmentation(module, model, tests, #user_list)
+  end
+
   -- coverage: out of the distinct items of the interactions and items datasets
   local catalog = {}
   for i = 1, rows.n do catalog[tostring(items_col[i])] = true end
@@ -193,6 +247,13 @@ function _M.evaluate(recipe_arn, data, config)
   end
 
   local q = #tests
+  if recipe and recipe.recipeType == "USER_SEGMENTATION" then
+    return {
+      coverage = round4(n_catalog > 0 and n_recommended / n_catalog or 0),
+      hits_at_1_percent = round4(segment_hits.hits),
+      recall_at_1_percent = round4(segment_hits.recall),
+    }
+  end
   return {
     coverage = round4(n_catalog > 0 and n_recommended / n_catalog or 0),
     mean_reciprocal_rank_at_25 = round4(sums.mrr / q),

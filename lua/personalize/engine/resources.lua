@@ -9,11 +9,14 @@
 -- fields (_kind, _seq, _due, _id) the wire never sees: responses are
 -- encoded through the model, which writes only the shape's members.
 -- Lifecycles are driven by resources.tick(eng, now): each status moves to
--- the next when its time is due; reaching the end of "IN_PROGRESS" runs the
--- kind's work (import, training, ...) through engine.jobs.
+-- the next when its time is due; reaching the end of "IN_PROGRESS" hands the
+-- kind's work (import, training, ...) to the engine's runner
+-- (engine.job_runner), off the request path; the record stays IN_PROGRESS
+-- (r._job) until the work's result applies.
 local core = require "personalize.core"
 local recipes = require "personalize.engine.recipes"
 local jobs = require "personalize.engine.jobs"
+local job_runner = require "personalize.engine.job_runner"
 local filter_expr = require "personalize.engine.filter_expression"
 
 local pairs, ipairs, type, tostring, tonumber = pairs, ipairs, type, tostring, tonumber
@@ -26,17 +29,38 @@ local _M = {}
 --   prefix: the ARN's resource type; key: the ARN member; out: the
 --   Describe result member; list: the List result member; parent: the
 --   member List* filters on; name: the name member; flow: the status path
---   (pending, in progress, success, failure).
+--   (pending, in progress, success, failure); at_once: ACTIVE from the
+--   Create call on; usable_pending: used by other calls while CREATE PENDING.
+--
+-- Lifecycles as AWS users see them. Schemas have no status. Solutions and
+-- filters are ACTIVE at once: AWS's recorded runs describe a solution a
+-- second after creating it as ACTIVE with lastUpdatedDateTime equal to
+-- creationDateTime, and create its first version in the same second
+-- (amazon-personalize-samples,
+-- next_steps/core_use_cases/user_segmentation/user_segmentation_example.ipynb);
+-- the developer guide's examples call CreateSolutionVersion right after
+-- CreateSolution. Dataset groups and datasets are CREATE PENDING for a
+-- moment (timings.pending), then ACTIVE: the API reference tells users to
+-- wait for a dataset group, and recorded runs print "CREATE PENDING" then
+-- "ACTIVE" for both; yet a dataset takes an import job at once (recorded:
+-- POC_in_a_box/completed/02_Validating_and_Importing_Item_Metadata.ipynb
+-- creates the Items dataset at 22:29:31 and its import job at 22:29:37,
+-- with no wait). Imports, exports, training, campaigns, recommenders,
+-- batch jobs, event trackers and metric attributions go through CREATE
+-- PENDING (timings.pending) and IN_PROGRESS (timings.in_progress).
 local CREATE = { "CREATE PENDING", "CREATE IN_PROGRESS", "ACTIVE", "CREATE FAILED" }
+-- A moment of CREATE PENDING, then ACTIVE (the second ACTIVE step only
+-- waits and does nothing).
+local BRIEF = { "CREATE PENDING", "ACTIVE", "ACTIVE", "CREATE FAILED" }
 local BATCH = { "PENDING", "IN PROGRESS", "ACTIVE", "CREATE FAILED" }
 local DELETION = { "PENDING", "IN_PROGRESS", "COMPLETED", "FAILED" }
 
 local KINDS = {
   schema = { api = "Schema", prefix = "schema", key = "schemaArn", out = "schema", list = "schemas" },
   dataset_group = { api = "DatasetGroup", prefix = "dataset-group", key = "datasetGroupArn",
-                    out = "datasetGroup", list = "datasetGroups", flow = CREATE },
+                    out = "datasetGroup", list = "datasetGroups", flow = BRIEF },
   dataset = { api = "Dataset", key = "datasetArn", out = "dataset", list = "datasets",
-              parent = "datasetGroupArn", flow = CREATE },
+              parent = "datasetGroupArn", flow = BRIEF, usable_pending = true },
   dataset_import_job = { api = "DatasetImportJob", prefix = "dataset-import-job", key = "datasetImportJobArn",
                          out = "datasetImportJob", list = "datasetImportJobs", parent = "datasetArn",
                          name = "jobName", flow = CREATE, work = "import" },
@@ -49,9 +73,9 @@ local KINDS = {
   event_tracker = { api = "EventTracker", prefix = "event-tracker", key = "eventTrackerArn",
                     out = "eventTracker", list = "eventTrackers", parent = "datasetGroupArn", flow = CREATE },
   filter = { api = "Filter", prefix = "filter", key = "filterArn", out = "filter", list = "Filters",
-             parent = "datasetGroupArn", flow = CREATE },
+             parent = "datasetGroupArn", flow = CREATE, at_once = true },
   solution = { api = "Solution", prefix = "solution", key = "solutionArn", out = "solution",
-               list = "solutions", parent = "datasetGroupArn", flow = CREATE },
+               list = "solutions", parent = "datasetGroupArn", flow = CREATE, at_once = true },
   solution_version = { api = "SolutionVersion", key = "solutionVersionArn", out = "solutionVersion",
                        list = "solutionVersions", parent = "solutionArn", flow = CREATE, work = "train" },
   campaign = { api = "Campaign", prefix = "campaign", key = "campaignArn", out = "campaign",
@@ -114,7 +138,8 @@ local function is_active(r)
 end
 
 local function require_active(r, what)
-  if not is_active(r) then
+  local pending = r.status == "CREATE PENDING" and KINDS[r._kind].usable_pending
+  if not is_active(r) and not pending then
     return err("ResourceInUseException", fmt("%s %s is not ACTIVE (status %s)", what, r[KINDS[r._kind].key], tostring(r.status)))
   end
   return r
@@ -137,8 +162,11 @@ local function new_record(eng, kind, arn, fields)
   r._kind, r._seq = kind, eng.store:next_seq()
   r[KINDS[kind].key] = arn
   r.creationDateTime, r.lastUpdatedDateTime = now, now
-  local flow = KINDS[kind].flow
-  if flow then
+  local def = KINDS[kind]
+  local flow = def.flow
+  if flow and def.at_once then
+    r.status = flow[3]
+  elseif flow then
     r.status = flow[1]
     r._due = now + eng.timings.pending
   end
@@ -865,8 +893,39 @@ local function apply_update(eng, r)
   set_status(eng, r, "ACTIVE")
 end
 
--- Moves `r` one step along its lifecycle; runs the kind's work at the
--- end of the in-progress step.
+-- The end of a job: ACTIVE (or COMPLETED), else failed with the reason.
+local function finish(eng, r, ok, failure)
+  local flow = KINDS[r._kind].flow
+  r._job, r._resumes = nil, nil
+  if ok then
+    set_status(eng, r, flow[3])
+  else
+    r.failureReason = failure
+    set_status(eng, r, flow[4])
+  end
+end
+
+-- Hands the kind's work of `r` to eng.runner; its result applies when it
+-- ends (at once in-process). False when the runner has no free slot: `r`
+-- stays due and starts at a later tick, in creation order.
+local function start_work(eng, r, def)
+  local runner = eng.runner
+  if runner:busy() then return false end
+  local spec = job_runner.prepare(eng, r, def.work)
+  r._job, r._due = true, nil
+  local ok, serr = runner:start(spec, function(result)
+    if job_runner.apply(eng, r, spec, result) and r.status == def.flow[2] then
+      finish(eng, r, result.ok, result.failure)
+    else
+      r._job = nil
+    end
+  end)
+  if not ok then finish(eng, r, false, "internal error: cannot start the job: " .. tostring(serr)) end
+  return true
+end
+
+-- Moves `r` one step along its lifecycle; hands the kind's work to the
+-- runner at the end of the in-progress step. False when nothing moved.
 local function advance(eng, r)
   local def = KINDS[r._kind]
   local status = r.status
@@ -874,16 +933,12 @@ local function advance(eng, r)
   if status == flow[1] then
     set_status(eng, r, flow[2], eng.timings.in_progress)
   elseif status == flow[2] then
-    local ok, failure = true, nil
-    if def.work then
-      local pok, a, b = pcall(jobs[def.work], eng, r)
-      if not pok then ok, failure = false, "internal error: " .. tostring(a)
-      else ok, failure = a, b end
-    end
-    if ok then set_status(eng, r, flow[3])
+    if r._job then
+      r._due = nil
+    elseif def.work then
+      return start_work(eng, r, def)
     else
-      r.failureReason = failure
-      set_status(eng, r, flow[4])
+      finish(eng, r, true)
     end
   elseif status == "UPDATE IN_PROGRESS" then
     apply_update(eng, r)
@@ -894,6 +949,7 @@ local function advance(eng, r)
   else
     r._due = nil
   end
+  return true
 end
 
 -- Runs every transition due at `now`, oldest resource first. Returns
@@ -907,9 +963,11 @@ function _M.tick(eng, now)
     end
     if #due == 0 then break end
     sort(due, function(a, b) return a._seq < b._seq end)
+    local moved = false
     for _, r in ipairs(due) do
-      if eng.store.resources[r[KINDS[r._kind].key]] == r then advance(eng, r) end
+      if eng.store.resources[r[KINDS[r._kind].key]] == r and advance(eng, r) then moved = true end
     end
+    if not moved then break end
     changed = true
     now = eng.now()
   end
@@ -918,6 +976,15 @@ function _M.tick(eng, now)
     if r._due and (not next_due or r._due < next_due) then next_due = r._due end
   end
   return changed, next_due and math.max(0, next_due - now) or nil
+end
+
+-- When the engine opens: every job that was running when it stopped
+-- (r._job) runs again from its inputs, or fails with a failureReason
+-- saying the engine restarted (job_runner.recover). Returns how many.
+function _M.recover(eng)
+  return job_runner.recover(eng,
+    function(r) r._due = eng.now() end,
+    function(r, reason) finish(eng, r, false, reason) end)
 end
 
 return _M

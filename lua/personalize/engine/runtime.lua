@@ -20,6 +20,7 @@ local jobs = require "personalize.engine.jobs"
 local import = require "personalize.engine.import"
 local resources = require "personalize.engine.resources"
 local filters = require "personalize.engine.filters"
+local filter_expr = require "personalize.engine.filter_expression"
 local cjson = require("personalize.engine.store").json
 
 local pairs, ipairs, type, tostring, tonumber, next = pairs, ipairs, type, tostring, tonumber, next
@@ -192,6 +193,28 @@ local function merge_promoted(promoted, rest, n, seed)
   return out
 end
 
+-- Trending-Now recommends the same trending items to everyone: AWS's own
+-- trending-now sample asks for them with a campaign ARN and numResults
+-- only (amazon-personalize-samples,
+-- next_steps/core_use_cases/trending_now/trending_now_example.ipynb), and
+-- a userId is needed only by a filter that reads the user.
+local function user_optional(recipe_arn)
+  return tostring(recipe_arn):find("trending%-now$") ~= nil
+end
+
+-- Why a USER_PERSONALIZATION request without userId is refused, or nil.
+local function user_needed(eng, holder, params)
+  if not user_optional(holder.recipeArn) then
+    return "userId is required for a USER_PERSONALIZATION recipe (" .. holder.recipeArn .. ")"
+  end
+  local f = params.filterArn and eng.store.resources[params.filterArn]
+  local ast = f and f._kind == "filter" and filter_expr.parse(f.filterExpression)
+  if ast and filter_expr.needs_user(ast) then
+    return fmt("userId is required: filter %s reads the user's data", params.filterArn)
+  end
+  return nil
+end
+
 local handlers = {}
 
 function handlers.GetRecommendations(eng, params)
@@ -208,7 +231,8 @@ function handlers.GetRecommendations(eng, params)
     return err("InvalidInputException", "itemId is required for a RELATED_ITEMS recipe (" .. holder.recipeArn .. ")")
   end
   if rtype == "USER_PERSONALIZATION" and not params.userId then
-    return err("InvalidInputException", "userId is required for a USER_PERSONALIZATION recipe (" .. holder.recipeArn .. ")")
+    local why = user_needed(eng, holder, params)
+    if why then return err("InvalidInputException", why) end
   end
   if rtype == "PERSONALIZED_RANKING" then
     return err("InvalidInputException", "a PERSONALIZED_RANKING campaign answers get_personalized_ranking, not get_recommendations")
@@ -413,6 +437,13 @@ local function append_all(eng, ds, records)
   return {}
 end
 
+-- values[name] = v unless v is absent: a member the request leaves out
+-- must not erase the same field sent in properties (the developer guide's
+-- put_events example sends the item id as properties {"itemId": ...}).
+local function set_present(values, name, v)
+  if v ~= nil then values[name] = v end
+end
+
 -- Adds the properties to `values`; returns the field name -> property
 -- name map of what came from properties.
 local function with_properties(values, props)
@@ -434,12 +465,12 @@ function handlers.PutEvents(eng, params)
     local props, perr = decode_properties(e.properties, where)
     if not props then return err("InvalidInputException", perr) end
     local values, names = with_properties({}, props)
-    values.USER_ID = params.userId or params.sessionId
-    values.ITEM_ID = e.itemId
+    set_present(values, "USER_ID", params.userId or params.sessionId)
+    set_present(values, "ITEM_ID", e.itemId)
     values.TIMESTAMP = math.floor(e.sentAt)
-    values.EVENT_TYPE = e.eventType
-    values.EVENT_VALUE = e.eventValue
-    values.RECOMMENDATION_ID = e.recommendationId
+    set_present(values, "EVENT_TYPE", e.eventType)
+    set_present(values, "EVENT_VALUE", e.eventValue)
+    set_present(values, "RECOMMENDATION_ID", e.recommendationId)
     records[i] = { values = values, where = where, props = names }
   end
   return append_all(eng, ds, records)
@@ -454,7 +485,7 @@ local function put_entities(eng, params, list_member, dtype, id_member, id_field
     local props, perr = decode_properties(x.properties, where)
     if not props then return err("InvalidInputException", perr) end
     local values, names = with_properties({}, props)
-    values[id_field] = x[id_member]
+    set_present(values, id_field, x[id_member])
     records[i] = { values = values, where = where, props = names }
   end
   return append_all(eng, ds, records)
@@ -481,11 +512,11 @@ function handlers.PutActionInteractions(eng, params)
     local props, perr = decode_properties(a.properties, where)
     if not props then return err("InvalidInputException", perr) end
     local values, names = with_properties({}, props)
-    values.USER_ID = a.userId or a.sessionId
-    values.ACTION_ID = a.actionId
+    set_present(values, "USER_ID", a.userId or a.sessionId)
+    set_present(values, "ACTION_ID", a.actionId)
     values.TIMESTAMP = math.floor(a.timestamp)
-    values.EVENT_TYPE = a.eventType
-    values.RECOMMENDATION_ID = a.recommendationId
+    set_present(values, "EVENT_TYPE", a.eventType)
+    set_present(values, "RECOMMENDATION_ID", a.recommendationId)
     records[i] = { values = values, where = where, props = names }
   end
   return append_all(eng, ds, records)

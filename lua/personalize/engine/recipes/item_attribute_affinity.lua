@@ -57,6 +57,9 @@ end
 
 _M.recommend = user_personalization.recommend
 
+-- The users for one item (as aws-item-affinity), for the offline metrics.
+_M.segment_item = item_affinity.segment
+
 -- Parses the expression into a list of AND-groups of { column, value }.
 function _M.parse(text)
   if type(text) ~= "string" or not text:find("%S") then
