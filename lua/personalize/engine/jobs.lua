@@ -620,7 +620,9 @@ function _M.batch_segment(eng, job)
       local id = tostring(rec.userId)
       if not request.keep or request.keep(id) then users[#users + 1] = id end
     end
-    local output = { recommendedUsers = list_or_empty(users) }
+    -- Both names: the guide's examples show recommendedUsers, AWS's recorded
+    -- run (amazon-personalize-samples user_segmentation_example.ipynb) has usersList.
+    local output = { recommendedUsers = list_or_empty(users), usersList = list_or_empty(users) }
     if request.itemId ~= nil then
       return { input = { itemId = request.itemId }, output = output }
     end
