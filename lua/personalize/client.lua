@@ -18,7 +18,8 @@ local transports = require "personalize.transport"
 local validate = require "personalize.validate"
 local mark_result = require("personalize.result").mark
 
-local setmetatable, rawget, type, tostring, error = setmetatable, rawget, type, tostring, error
+local setmetatable, getmetatable, rawget, type, tostring, error = setmetatable, getmetatable, rawget, type, tostring, error
+local pairs, ipairs = pairs, ipairs
 local sha256_hex, now, wall_time = core.sha256_hex, core.now, core.time
 local floor = math.floor
 
@@ -59,30 +60,96 @@ local Client = {}
 
 local method_cache = setmetatable({}, { __mode = "k" })
 
--- Unknown keys resolve to operation methods (cached per operation).
+-- The service other than `service` with an operation method `name`, or nil
+-- (the other models are loaded on the first miss).
+local function other_service(service, name)
+  if type(name) ~= "string" or not name:match("^[%l_]+$") then return nil end
+  local names = {}
+  for k in pairs(SERVICES) do names[#names + 1] = k end
+  table.sort(names)
+  for _, other in ipairs(names) do
+    if other ~= service and load_service(other).by_method[name] then return other end
+  end
+  return nil
+end
+_M.other_service = other_service
+
+-- A method that says which client has operation `name`.
+local function misplaced(service, name, other)
+  return function()
+    error(("personalize: %s is an operation of %s, not of this %s client: "
+      .. "local c = personalize.client(%q, opts); c:%s{ ... }"):format(name, other, service, other, name), 2)
+  end
+end
+
+-- Unknown keys resolve to operation methods (cached per operation). The
+-- name of another service's operation resolves to a method that raises,
+-- naming the client that has it.
 function Client.__index(self, key)
   local m = Client[key]
   if m ~= nil then return m end
   local op = rawget(self, "_service").by_method[key]
-  if not op then return nil end
+  if not op then
+    local other = other_service(rawget(self, "service"), key)
+    if other then return misplaced(rawget(self, "service"), key, other) end
+    return nil
+  end
   local f = method_cache[op]
   if not f then
-    f = function(client, params) return client:call(op.name, params) end
+    local method = _M.snake_case(op.name)
+    f = function(client, params)
+      -- client.list_schemas{} (a dot) passes the parameters as the client.
+      if getmetatable(client) ~= Client then
+        error(("personalize: %s was called with a dot (client.%s{...}): call it with a colon, "
+          .. "client:%s{ ... }"):format(method, method, method), 2)
+      end
+      return client:call(op.name, params)
+    end
     method_cache[op] = f
   end
   return f
+end
+
+-- pairs(client) (Lua 5.2+) walks the operations, name -> method, as a
+-- REPL user exploring a client wants; LuaJIT's pairs ignores __pairs and
+-- shows the fields (client:operations() lists the names everywhere).
+function Client.__pairs(self)
+  local names, i = self:operations(), 0
+  return function()
+    i = i + 1
+    local name = names[i]
+    if name then return name, self[name] end
+  end, self, nil
 end
 
 function Client.__tostring(self)
   return ("personalize.client (%s, %s, %s)"):format(self.service, self.region, self.endpoint)
 end
 
--- The snake_case names of every operation, sorted.
+-- Operation lists print as columns of names.
+local Names = {}
+function Names.__tostring(t)
+  local width = 0
+  for _, n in ipairs(t) do if #n > width then width = #n end end
+  local per_line = math.max(1, math.floor(78 / (width + 2)))
+  local lines, line = {}, {}
+  for i, n in ipairs(t) do
+    line[#line + 1] = n .. string.rep(" ", width - #n)
+    if #line == per_line or i == #t then
+      lines[#lines + 1] = (table.concat(line, "  "):gsub("%s+$", ""))
+      line = {}
+    end
+  end
+  return ("%d operations:\n%s"):format(#t, table.concat(lines, "\n"))
+end
+
+-- The snake_case names of every operation, sorted: a plain array whose
+-- tostring (a bare `client:operations()` in the REPL) prints them in columns.
 function Client:operations()
   local names = {}
   for k in pairs(self._service.by_method) do names[#names + 1] = k end
   table.sort(names)
-  return names
+  return setmetatable(names, Names)
 end
 
 -- Waits until a resource is ACTIVE (or gone): personalize.waiters.
@@ -140,6 +207,7 @@ function _M.new(service, opts)
   end
   opts = opts or {}
   if type(opts) ~= "table" then error("personalize.client: options must be a table", 2) end
+  config.check_options(opts, "personalize.client")
 
   local svc = load_service(service)
   local cfg = config.new(opts)

@@ -17,7 +17,8 @@
 -- specs and for embedders; empty values count as unset everywhere.
 local ini = require "personalize.ini"
 
-local pairs, getenv, type, tostring, tonumber, error, setmetatable = pairs, os.getenv, type, tostring, tonumber, error, setmetatable
+local pairs, ipairs, getenv, type, tostring, tonumber, error, setmetatable =
+  pairs, ipairs, os.getenv, type, tostring, tonumber, error, setmetatable
 local lower, upper = string.lower, string.upper
 
 local _M = {}
@@ -38,6 +39,69 @@ end
 
 local SECRET_OPTIONS = { access_key_id = true, secret_access_key = true, session_token = true,
                          credentials = true }
+
+-- Every option a client takes (personalize.client, the S3 client and
+-- personalize.credentials); the README's "Options" table says what each does.
+local OPTIONS = {
+  "region", "endpoint", "profile", "credentials", "access_key_id", "secret_access_key",
+  "session_token", "env", "transport", "credentials_transport", "debug", "proxy", "ca_bundle",
+  "verify_tls", "connect_timeout", "read_timeout", "timeout", "max_attempts", "retry_mode",
+  "use_fips_endpoint", "use_dualstack_endpoint", "ignore_configured_endpoint_urls",
+  "ec2_metadata_service_endpoint", "app_id", "pool_size", "keepalive_timeout", "plain_http",
+  "local_timings", "local_credentials",
+  -- S3 clients only
+  "s3_force_path_style", "s3", "unsigned_payload",
+}
+_M.OPTIONS = OPTIONS
+local KNOWN = {}
+for _, name in ipairs(OPTIONS) do KNOWN[name] = true end
+
+-- What boto3 (botocore's Session.client and Config) and the AWS CLI call
+-- the options of this library.
+local RENAMED = {
+  region_name = "region",
+  endpoint_url = "endpoint",
+  aws_access_key_id = "access_key_id (or credentials = { access_key_id = ..., secret_access_key = ... })",
+  aws_secret_access_key = "secret_access_key (or credentials = { access_key_id = ..., secret_access_key = ... })",
+  aws_session_token = "session_token (or credentials = { ..., session_token = ... })",
+  profile_name = "profile",
+  verify = "verify_tls (false turns checks off) or ca_bundle (a path)",
+  retries = "max_attempts and retry_mode",
+  config = "the options themselves (max_attempts, retry_mode, connect_timeout, read_timeout, ...)",
+  use_ssl = "an http:// or https:// endpoint",
+  user_agent_appid = "app_id",
+  user_agent_extra = "app_id",
+  proxies = "proxy",
+  addressing_style = "s3 = { addressing_style = ... }",
+  endpoint_override = "endpoint",
+  url = "endpoint",
+  key = "access_key_id", secret = "secret_access_key", token = "session_token",
+}
+
+-- Raises, at the caller's caller (level 3), for an option this library
+-- does not know, naming the one it uses: `who` prefixes the message.
+function _M.check_options(opts, who)
+  for k in pairs(opts) do
+    if not KNOWN[k] then
+      local name = tostring(k)
+      local msg
+      if RENAMED[k] then
+        msg = ("%s: unknown option %s: use %s"):format(who, name, RENAMED[k])
+      else
+        local close = type(k) == "string" and require("personalize.suggest").closest(OPTIONS, k, 2, math.max(1, math.floor(#k / 3))) or {}
+        if #close > 0 then
+          msg = ("%s: unknown option %s: did you mean %s?"):format(who, name, table.concat(close, " or "))
+        else
+          local names = {}
+          for i, o in ipairs(OPTIONS) do names[i] = o end
+          table.sort(names)
+          msg = ("%s: unknown option %s (options: %s)"):format(who, name, table.concat(names, ", "))
+        end
+      end
+      error(msg, 3)
+    end
+  end
+end
 
 -- A config object for client options `opts` (may be nil).
 function _M.new(opts)
@@ -175,6 +239,12 @@ function Config:region()
   if not region then
     local p = self:profile()
     region = p and nonempty(p.region)
+  end
+  if not region and self.profile_name ~= "default" and not self:profile_exists() then
+    return nil, ("the config profile (%s) could not be found: %s names it, and neither %s nor %s has it "
+      .. "(run `aws configure --profile %s`, or choose another profile)")
+      :format(self.profile_name, self.profile_explicit and "the profile option" or "AWS_PROFILE",
+        self:config_path(), self:credentials_path(), self.profile_name)
   end
   if not region then
     return nil, ("no region: pass region = \"us-east-1\" (for example) to the client, "

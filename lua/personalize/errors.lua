@@ -9,6 +9,7 @@
 --   err.retryable   true when trying again may succeed
 --   err.attempts    attempts made (set by the client's retry loop)
 --   tostring(err)   "An error occurred (Code) when calling the Op operation: message"
+--   "failed: " .. err  the same text: errors concatenate with strings either way
 --
 -- An error never holds credentials, headers or request bodies.
 local setmetatable, getmetatable, tostring, type = setmetatable, getmetatable, tostring, type
@@ -30,6 +31,12 @@ function Error.__tostring(e)
       :format(tostring(e.code), e.operation, retries, tostring(e.message))
   end
   return ("%s: %s"):format(tostring(e.code), tostring(e.message))
+end
+
+-- "prefix: " .. err and err .. " suffix" read as tostring(err), as OpenResty
+-- code writes log lines (ngx.log takes strings only).
+function Error.__concat(a, b)
+  return tostring(a) .. tostring(b)
 end
 
 -- Codes that mean "slow down" (botocore's standard retry mode list).

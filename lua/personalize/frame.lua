@@ -12,10 +12,20 @@
 -- index counts from 0 as pandas does. Missing values are nil (or
 -- cjson.null) and print as NaN.
 --
--- Misuse (a non-table where a frame or records are expected, a predicate
--- that is not a function) raises; a column that does not exist, a CSV
--- file that cannot be read or parsed, a result with no list in it
--- return nil and a message naming what was wrong.
+-- A list of strings or numbers with one column name makes a one-column
+-- frame, rows given as arrays fill the named columns in order (pandas'
+-- pd.DataFrame(list, columns=[...])):
+--   local f = frame({ "Heat (1995)", "Dumbo (1941)" }, { columns = { "title" } })
+-- #f is the number of rows under Lua 5.2+ (__len); LuaJIT's # ignores
+-- __len on tables: f:nrows() (or f.nrow) works everywhere.
+--
+-- Misuse raises: a non-table where a frame or records are expected, a
+-- predicate that is not a function, and a column that does not exist
+-- (select, column, sort_by, join: the message names the missing column
+-- and the frame's columns, as pandas' KeyError does, so that a chain
+-- like f:select("title"):head(3) stops at the mistake). A CSV file that
+-- cannot be read or parsed and a result with no list in it return nil and
+-- a message naming what was wrong.
 local cjson = require "cjson"
 
 local type, pairs, ipairs, next, tostring, tonumber, error = type, pairs, ipairs, next, tostring, tonumber, error
@@ -69,8 +79,9 @@ local function column_list(f)
   return concat(f.columns, ", ")
 end
 
+-- Raises at the caller of the frame method (level 3 from here).
 local function no_column(f, where, name)
-  return nil, ("frame%s: no column %q (columns: %s)"):format(where, tostring(name), column_list(f))
+  error(("frame%s: no column %q (columns: %s)"):format(where, tostring(name), column_list(f)), 3)
 end
 
 -- A frame from column names (in order), a name -> array table and a row count.
@@ -102,9 +113,39 @@ end
 -- From records: columns in order of first appearance, the new keys of one
 -- record in sorted order (Lua tables keep no key order); opts.columns fixes
 -- the order and the set.
+-- Whether record `r` is a row given as an array for `columns`: it has
+-- values at 1.. and none of the column names as keys.
+local function positional(r, columns)
+  if r[1] == nil then return false end
+  for _, name in ipairs(columns) do
+    if r[name] ~= nil then return false end
+  end
+  return true
+end
+
 local function from_records(records, opts)
   local n = max_index(records)
   local columns, data, seen = {}, {}, {}
+  -- A list of scalars: one column, opts.columns[1] or "0" as pandas names it.
+  local first
+  for i = 1, n do
+    if records[i] ~= nil and records[i] ~= null then first = records[i]; break end
+  end
+  if first ~= nil and type(first) ~= "table" then
+    local cols = opts.columns or { "0" }
+    if #cols ~= 1 then
+      error(("personalize.frame: a list of %ss makes one column, %d names given"):format(type(first), #cols), 4)
+    end
+    local col = {}
+    for i = 1, n do
+      local v = records[i]
+      if type(v) == "table" then
+        error(("personalize.frame: record %d is a table in a list of %ss"):format(i, type(first)), 4)
+      end
+      col[i] = v
+    end
+    return make({ cols[1] }, { [cols[1]] = col }, n)
+  end
   if opts.columns then
     for _, name in ipairs(opts.columns) do
       columns[#columns + 1] = name
@@ -113,7 +154,11 @@ local function from_records(records, opts)
     for i = 1, n do
       local r = records[i]
       if type(r) == "table" then
-        for _, name in ipairs(columns) do data[name][i] = r[name] end
+        if positional(r, columns) then
+          for j, name in ipairs(columns) do data[name][i] = r[j] end
+        else
+          for _, name in ipairs(columns) do data[name][i] = r[name] end
+        end
       end
     end
     return make(columns, data, n)
@@ -332,6 +377,26 @@ function Frame:render(opts)
 end
 
 Frame.__tostring = Frame.render
+Frame.__name = "personalize.frame"
+
+-- #f: the number of rows (Lua 5.2+; under LuaJIT use f:nrows()).
+function Frame.__len(f)
+  return f.nrow
+end
+
+-- The number of rows, and of columns.
+function Frame:nrows()
+  return self.nrow
+end
+
+function Frame:ncols()
+  return self.ncol
+end
+
+-- pandas' shape: rows, columns.
+function Frame:shape()
+  return self.nrow, self.ncol
+end
 
 -- Display settings of this frame (max_rows, max_colwidth); returns it.
 function Frame:set_options(opts)
@@ -348,10 +413,11 @@ function Frame:has_column(name)
   return self._data[name] ~= nil
 end
 
--- column(name) -> array (a copy; missing values are holes) | nil, msg
+-- column(name) -> array (a copy; missing values are holes); raises for a
+-- column that does not exist
 function Frame:column(name)
   local col = self._data[name]
-  if not col then return no_column(self, ":column", name) end
+  if not col then no_column(self, ":column", name) end
   return copy_array(col, self.nrow)
 end
 
@@ -405,14 +471,15 @@ function Frame:tail(n)
   return take(self, list)
 end
 
--- select("a", "b") or select{ "a", "b" } -> frame | nil, msg
+-- select("a", "b") or select{ "a", "b" } -> frame; raises for a column
+-- that does not exist
 function Frame:select(...)
   local names = ...
   if type(names) ~= "table" then names = { ... } end
   local columns, data = {}, {}
   for i = 1, max_index(names) do
     local name = names[i]
-    if not self._data[name] then return no_column(self, ":select", name) end
+    if not self._data[name] then no_column(self, ":select", name) end
     columns[i] = name
     data[name] = self._data[name]
   end
@@ -443,10 +510,11 @@ local function less(a, b)
   return tostring(a) < tostring(b)
 end
 
--- sort_by(name, desc) -> frame | nil, msg. Stable; missing values last.
+-- sort_by(name, desc) -> frame (raises for a column that does not exist).
+-- Stable; missing values last.
 function Frame:sort_by(name, desc)
   local col = self._data[name]
-  if not col then return no_column(self, ":sort_by", name) end
+  if not col then no_column(self, ":sort_by", name) end
   local list = {}
   for i = 1, self.nrow do list[i] = i end
   sort(list, function(i, j)
@@ -477,7 +545,8 @@ local function join_key(v)
   return tostring(v)
 end
 
--- join(other, left_key, right_key, how) -> frame | nil, msg
+-- join(other, left_key, right_key, how) -> frame (raises for a key column
+-- that does not exist, or a bad `how`)
 -- A hash join: for each row of this frame, every row of `other` whose
 -- right_key equals its left_key (right_key defaults to left_key). how is
 -- "left" (default: rows without a match kept, the other's columns NaN) or
@@ -488,12 +557,12 @@ function Frame:join(other, left_key, right_key, how)
   right_key = right_key or left_key
   how = how or "left"
   if how ~= "left" and how ~= "inner" then
-    return nil, ("frame:join: how must be \"left\" or \"inner\", got %q"):format(tostring(how))
+    error(("frame:join: how must be \"left\" or \"inner\", got %q"):format(tostring(how)), 2)
   end
   local lcol = self._data[left_key]
-  if not lcol then return no_column(self, ":join", left_key) end
+  if not lcol then no_column(self, ":join", left_key) end
   local rcol = other._data[right_key]
-  if not rcol then return no_column(other, ":join (right)", right_key) end
+  if not rcol then no_column(other, ":join (right)", right_key) end
   local index = {}
   for j = 1, other.nrow do
     local k = join_key(rcol[j])

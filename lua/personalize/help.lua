@@ -41,43 +41,9 @@ local function model_of(target)
   return nil, "personalize.help: a client or a service name expected, got " .. type(target)
 end
 
--- Levenshtein distance, for suggestions.
-local function distance(a, b)
-  local prev = {}
-  for j = 0, #b do prev[j] = j end
-  for i = 1, #a do
-    local cur = { [0] = i }
-    local ca = a:byte(i)
-    for j = 1, #b do
-      local cost = ca == b:byte(j) and 0 or 1
-      local d = prev[j] + 1
-      if cur[j - 1] + 1 < d then d = cur[j - 1] + 1 end
-      if prev[j - 1] + cost < d then d = prev[j - 1] + cost end
-      cur[j] = d
-    end
-    prev = cur
-  end
-  return prev[#b]
-end
-
 -- Up to three snake_case names closest to `name`.
 local function suggestions(names, name)
-  local want = snake_case(name)
-  local scored = {}
-  for _, n in ipairs(names) do
-    local d = distance(want, n)
-    if n:find(want, 1, true) then d = d / 4 end
-    scored[#scored + 1] = { n = n, d = d }
-  end
-  sort(scored, function(x, y)
-    if x.d ~= y.d then return x.d < y.d end
-    return x.n < y.n
-  end)
-  local out = {}
-  for i = 1, 3 do
-    if scored[i] then out[i] = scored[i].n end
-  end
-  return out
+  return require("personalize.suggest").closest(names, snake_case(name), 3)
 end
 
 local function sorted_names(t)
@@ -200,6 +166,72 @@ local function operations_text(model)
   return concat(lines, "\n") .. "\n"
 end
 
+-- The AWS API reference page of each service's operations (the control
+-- plane's pages are API_<Operation>, runtime's API_RS_, events' API_UBS_).
+local REFERENCE = "https://docs.aws.amazon.com/personalize/latest/dg/API_%s%s.html"
+local REFERENCE_PREFIX = { ["personalize-runtime"] = "RS_", ["personalize-events"] = "UBS_" }
+
+-- The service name ("personalize-runtime") of a model.
+local function service_of(model)
+  for name, def in pairs(client_mod.SERVICES) do
+    if package.loaded[def.model] == model then return name end
+  end
+  return model.metadata and model.metadata.endpointPrefix or "personalize"
+end
+
+-- The link to the AWS API reference of operation `api` ("CreateSolution").
+function _M.reference(service, api)
+  return REFERENCE:format(REFERENCE_PREFIX[service] or "", api)
+end
+
+-- The waiter that goes with an operation: Create*/Update*/Describe*/Stop*
+-- -> the waiter of the resource its Describe* reads; Delete* -> "<name>_deleted".
+local function waiter_for(api)
+  local waiters = require "personalize.waiters"
+  local verb, noun = api:match("^(%u%l+)(.+)$")
+  if not verb then return nil end
+  for name, w in pairs(waiters.WAITERS) do
+    if w.resource.op == "Describe" .. noun then
+      local arn = w.resource.arn
+      if verb == "Delete" and w.deleted then return ("client:wait(%q, %s)"):format(name, arn) end
+      if (verb == "Create" or verb == "Update" or verb == "Describe" or verb == "Start")
+          and not w.deleted and w.success ~= "INACTIVE" then
+        return ("client:wait(%q, %s)"):format(name, arn)
+      end
+      if verb == "Stop" and name == "recommender_stopped" then
+        return ("client:wait(%q, %s)"):format(name, arn)
+      end
+    end
+  end
+  return nil
+end
+
+-- "See also" lines: the reference link, the waiter, the paginator and
+-- the frame or chart helper of the operation.
+local function see_also(model, def)
+  local method = snake_case(def.name)
+  local lines = { "", "AWS API reference: " .. _M.reference(service_of(model), def.name) }
+  local waiter = waiter_for(def.name)
+  if waiter then lines[#lines + 1] = "Waiter:    " .. waiter end
+  if model.paginators and model.paginators[def.name] then
+    lines[#lines + 1] = ("Paginator: client:paginate(%q, params):all()"):format(method)
+    lines[#lines + 1] = ("Frame:     personalize.frame(client:paginate(%q, params):all())"):format(method)
+  elseif def.name == "GetRecommendations" or def.name == "GetPersonalizedRanking"
+      or def.name == "GetActionRecommendations" then
+    lines[#lines + 1] = ("Frame:     personalize.frame.from_result(client:%s{ ... })"):format(method)
+  elseif def.name == "GetSolutionMetrics" then
+    lines[#lines + 1] = "Chart:     personalize.chart.metrics{ [name] = res.metrics, ... }"
+  end
+  return lines
+end
+
+-- The service other than this model's that has operation `op`, or nil.
+local function other_service(model, op)
+  local service = service_of(model)
+  local other = client_mod.other_service(service, snake_case(op))
+  return other
+end
+
 -- The help text of `op` in `model`, or nil and a message with suggestions.
 local function operation_text(model, op, opts)
   local found
@@ -207,6 +239,12 @@ local function operation_text(model, op, opts)
     if api == op or snake_case(api) == op then found = def end
   end
   if not found then
+    local other = other_service(model, op)
+    if other then
+      return nil, ("personalize.help: %s is an operation of %s, not of %s: "
+        .. "personalize.help(%q, %q), or :help on a %s client"):format(
+        snake_case(op), other, service_of(model), other, snake_case(op), other)
+    end
     local names = {}
     for api in pairs(model.operations) do names[#names + 1] = snake_case(api) end
     sort(names)
@@ -249,6 +287,7 @@ local function operation_text(model, op, opts)
   else
     lines[#lines + 1] = "Returns: nothing but ResponseMetadata."
   end
+  for _, l in ipairs(see_also(model, found)) do lines[#lines + 1] = l end
   return concat(lines, "\n") .. "\n"
 end
 

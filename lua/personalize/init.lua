@@ -18,6 +18,7 @@ end
 --   local creds, source = personalize.credentials{ profile = "dev" }
 -- or nil, message. tostring(creds) shows the access key id only.
 function _M.credentials(opts)
+  if type(opts) == "table" then require("personalize.config").check_options(opts, "personalize.credentials") end
   local credentials = require "personalize.credentials"
   local provider = credentials.resolve(opts)
   local creds, err = provider:get()

@@ -146,6 +146,7 @@ end
 function _M.new(opts)
   opts = opts or {}
   if type(opts) ~= "table" then error("personalize.s3: options must be a table", 2) end
+  config.check_options(opts, "personalize.s3")
   local cfg = config.new(opts)
   local region, err = cfg:region()
   region = region or require("personalize.transport.engine").default_region(cfg, _M.SERVICE)

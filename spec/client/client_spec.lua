@@ -173,7 +173,6 @@ describe("personalize.client", function()
 
     it("are nil for names that are no operation", function()
       local client = new("personalize", fake())
-      assert.is_nil(client.get_recommendations)
       assert.is_nil(client.CreateSchema)
       assert.is_nil(client.create_schemas)
     end)

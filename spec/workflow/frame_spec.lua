@@ -53,7 +53,34 @@ describe("personalize.frame", function()
 
     it("raises on misuse", function()
       assert.has_error(function() frame("x") end, "personalize.frame: records or columns (a table) expected, got string")
-      assert.has_error(function() frame{ 1, 2 } end, "personalize.frame: record 1 is a number, a table expected")
+      assert.has_error(function() frame{ { a = 1 }, 2 } end, "personalize.frame: record 2 is a number, a table expected")
+      assert.has_error(function() frame({ "a", "b" }, { columns = { "x", "y" } }) end,
+        "personalize.frame: a list of strings makes one column, 2 names given")
+      assert.has_error(function() frame{ "a", { "b" } } end,
+        "personalize.frame: record 2 is a table in a list of strings")
+    end)
+
+    it("makes one column of a list of strings, as pd.DataFrame(list, columns=[...]) does", function()
+      local titles = { "Heat (1995)", "Dumbo (1941)", "Casino (1995)" }
+      local f = frame(titles, { columns = { "title" } })
+      assert.same({ "title" }, f.columns)
+      assert.same(titles, f:column("title"))
+      assert.equal(3, f:nrows())
+      assert.equal(3, f.nrow)
+      assert.equal("   title\n0  Heat (1995)\n1  Dumbo (1941)\n2  Casino (1995)", tostring(f))
+      -- without a name the column is "0", as pandas names it
+      assert.same({ "0" }, frame{ 1, 2 }.columns)
+      assert.same({ 1, 2 }, frame{ 1, 2 }:column("0"))
+      -- # is the row count where tables honour __len (Lua 5.2+); LuaJIT's # ignores it
+      if _VERSION ~= "Lua 5.1" then assert.equal(3, #f) end
+      assert.equal(2, (select(1, f:shape())) - 1)
+    end)
+
+    it("fills named columns from rows given as arrays", function()
+      local f = frame({ { "1", 0.5 }, { "2", 0.25 } }, { columns = { "itemId", "score" } })
+      assert.same({ "1", "2" }, f:column("itemId"))
+      assert.same({ 0.5, 0.25 }, f:column("score"))
+      assert.same({ 2, 2 }, { f:shape() })
     end)
 
     it("is reachable as personalize.frame", function()
@@ -162,13 +189,15 @@ describe("personalize.frame", function()
       assert.equal(0, f:tail(0).nrow)
     end)
 
-    it("select by names or a list, nil and a message for an unknown column", function()
+    it("select by names or a list; an unknown column raises naming it and the columns", function()
       local f = sample()
       assert.same({ "title", "score" }, f:select("title", "score").columns)
       assert.same({ "title" }, f:select{ "title" }.columns)
-      local g, err = f:select("title", "nope")
-      assert.is_nil(g)
-      assert.equal('frame:select: no column "nope" (columns: itemId, score, title)', err)
+      local ok, err = pcall(function() return f:select("title", "nope"):head(1) end)
+      assert.is_false(ok)
+      assert.matches('frame_spec.lua:%d+: frame:select: no column "nope" %(columns: itemId, score, title%)$', err)
+      assert.has_error(function() f:column("nope") end,
+        'frame:column: no column "nope" (columns: itemId, score, title)')
     end)
 
     it("where keeps the rows a predicate accepts", function()
@@ -184,9 +213,7 @@ describe("personalize.frame", function()
       assert.same({ "b", "e", "a", "d", "c" }, f:sort_by("v"):column("k"))
       assert.same({ "a", "d", "b", "e", "c" }, f:sort_by("v", true):column("k"))
       assert.same({ "e", "d", "c", "b", "a" }, f:sort_by("k", true):column("k"))
-      local g, err = f:sort_by("x")
-      assert.is_nil(g)
-      assert.equal('frame:sort_by: no column "x" (columns: k, v)', err)
+      assert.has_error(function() f:sort_by("x") end, 'frame:sort_by: no column "x" (columns: k, v)')
     end)
 
     it("join: a left hash join, string ids match numeric ids, clashes suffixed", function()
@@ -204,10 +231,10 @@ describe("personalize.frame", function()
       local same = frame{ { id = 1, a = "x" } }:join(frame{ { id = 1, b = "y" }, { id = 1, b = "z" } }, "id")
       assert.same({ "a", "id", "b" }, same.columns)
       assert.same({ "y", "z" }, same:column("b"))
-      local none, err = recs:join(items, "itemId", "NOPE")
-      assert.is_nil(none)
-      assert.equal('frame:join (right): no column "NOPE" (columns: ITEM_ID, TITLE, score)', err)
-      assert.is_nil((recs:join(items, "itemId", "ITEM_ID", "outer")))
+      assert.has_error(function() recs:join(items, "itemId", "NOPE") end,
+        'frame:join (right): no column "NOPE" (columns: ITEM_ID, TITLE, score)')
+      assert.has_error(function() recs:join(items, "itemId", "ITEM_ID", "outer") end,
+        'frame:join: how must be "left" or "inner", got "outer"')
     end)
 
     it("with_column adds or replaces a column", function()
@@ -226,7 +253,7 @@ describe("personalize.frame", function()
       local col = f:column("score")
       col[1] = 99
       assert.equal(0.5, f:column("score")[1])
-      assert.is_nil((f:column("x")))
+      assert.has_error(function() f:column("x") end)
       assert.same({ itemId = "3", score = 0.25, title = "Jumanji (1995)" }, f:row(-1))
       assert.is_nil(f:row(4))
       assert.is_nil(f:row(0))

@@ -52,9 +52,54 @@ describe("personalize.help", function()
     local tags = index_of(lines, "  tags: list of structure Tag, at most 200 entries")
     assert.matches("^    tagKey: required, string, length 1..128, pattern .*, sensitive$", lines[tags + 1])
     assert.matches("^    tagValue: required, string, length at most 256", lines[tags + 2])
+    local returns = index_of(lines, "Returns:")
     assert.same({ "", "Returns:",
-      "  solutionArn: string, length at most 256, pattern arn:([a-z\\d-]+):personalize:.*:.*:.+" },
-      { lines[#lines - 2], lines[#lines - 1], lines[#lines] })
+      "  solutionArn: string, length at most 256, pattern arn:([a-z\\d-]+):personalize:.*:.*:.+", "",
+      "AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_CreateSolution.html",
+      'Waiter:    client:wait("solution", solutionArn)' },
+      { unpack(lines, returns - 1, #lines) })
+  end)
+
+  it("links each operation to its AWS API reference page and names its waiter, paginator and frame", function()
+    local function see_also(service, op)
+      local text = help(service, op, { print = false })
+      return text:match("\n\n(AWS API reference: .*)$")
+    end
+    assert.equal("AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_DeleteCampaign.html\n"
+      .. 'Waiter:    client:wait("campaign_deleted", campaignArn)\n', see_also("personalize", "delete_campaign"))
+    assert.equal("AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_ListSolutions.html\n"
+      .. 'Paginator: client:paginate("list_solutions", params):all()\n'
+      .. 'Frame:     personalize.frame(client:paginate("list_solutions", params):all())\n',
+      see_also("personalize", "list_solutions"))
+    assert.equal('Waiter:    client:wait("dataset_import_job", datasetImportJobArn)',
+      see_also("personalize", "create_dataset_import_job"):match("Waiter:[^\n]*"))
+    assert.equal('Waiter:    client:wait("recommender_stopped", recommenderArn)',
+      see_also("personalize", "stop_recommender"):match("Waiter:[^\n]*"))
+    -- runtime pages are API_RS_<Operation>, events pages API_UBS_<Operation>
+    assert.equal("AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_RS_GetRecommendations.html\n"
+      .. "Frame:     personalize.frame.from_result(client:get_recommendations{ ... })\n",
+      see_also("personalize-runtime", "get_recommendations"))
+    assert.equal("AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_UBS_PutEvents.html\n",
+      see_also("personalize-events", "put_events"))
+    assert.matches("Chart:     personalize.chart.metrics", see_also("personalize", "get_solution_metrics"), 1, true)
+    -- every operation of every service has its link
+    for _, service in ipairs{ "personalize", "personalize-runtime", "personalize-events" } do
+      local model = require("personalize.models." .. service:gsub("-", "_"))
+      for api in pairs(model.operations) do
+        assert.matches("AWS API reference: https://docs%.aws%.amazon%.com/personalize/latest/dg/API_[A-Z_]*"
+          .. api .. "%.html\n", help(service, api, { print = false }))
+      end
+    end
+  end)
+
+  it("names the client that has an operation asked of another one", function()
+    local ok, err = pcall(help, client(), "get_recommendations")
+    assert.is_false(ok)
+    assert.matches('get_recommendations is an operation of personalize-runtime, not of personalize: '
+      .. 'personalize.help("personalize-runtime", "get_recommendations")', err, 1, true)
+    ok, err = pcall(help, "personalize-events", "create_schema")
+    assert.is_false(ok)
+    assert.matches("create_schema is an operation of personalize, not of personalize-events", err, 1, true)
   end)
 
   it("takes the API name, a service name and a depth", function()
@@ -85,7 +130,9 @@ describe("personalize.help", function()
     assert.equal(written[1], written[2])
     assert.equal("delete_campaign (DeleteCampaign): POST /\n  X-Amz-Target: AmazonPersonalize.DeleteCampaign\n\n" ..
       "Required parameters:\n  campaignArn: string, length at most 256, pattern arn:([a-z\\d-]+):personalize:.*:.*:.+\n\n" ..
-      "Returns: nothing but ResponseMetadata.\n", written[1])
+      "Returns: nothing but ResponseMetadata.\n\n" ..
+      "AWS API reference: https://docs.aws.amazon.com/personalize/latest/dg/API_DeleteCampaign.html\n" ..
+      'Waiter:    client:wait("campaign_deleted", campaignArn)\n', written[1])
   end)
 
   it("raises for an unknown operation, naming the closest ones", function()
