@@ -1,16 +1,18 @@
--- One version, and a rockspec that installs every module we ship.
+-- One version (lua/personalize/version.lua), which the C core, the engine
+-- and the rockspec repeat, and a rockspec that declares what lua/ needs.
 local personalize = require "personalize"
 local core = require "personalize.core"
+local files = require "support.files"
 
-local read = require("support.shared").read
-
-local ROCKSPEC = "personalize-scm-1.rockspec"
+local VERSION = require "personalize.version"
+local ROCKSPEC = "personalize-" .. VERSION .. "-1.rockspec"
 
 -- Loads the rockspec (a Lua chunk) into a table of its globals.
 local function load_rockspec()
-  local text = assert(read(ROCKSPEC), ROCKSPEC .. " is missing")
+  local text = assert(files.read(ROCKSPEC), ROCKSPEC .. " is missing")
   local env = {}
-  local chunk = assert(load(text, "@" .. ROCKSPEC, "t", env))
+  local chunk = assert((loadstring or load)(text, "@" .. ROCKSPEC, "t", env))
+  if setfenv then setfenv(chunk, env) end
   chunk()
   return env
 end
@@ -24,82 +26,74 @@ local function lines_of(cmd)
   return out
 end
 
--- "lua/personalize/protocol/aws_json.lua" -> "personalize.protocol.aws_json"
-local function module_name(path)
-  local name = path:gsub("^lua/", ""):gsub("%.lua$", ""):gsub("/init$", ""):gsub("/", ".")
-  return name
-end
-
 describe("version", function()
-  it("is the same in Lua and in the C core", function()
-    assert.is_string(personalize._VERSION)
-    assert.are.equal(personalize._VERSION, core._VERSION)
-    assert.are.equal(personalize._VERSION, require "personalize.version")
+  it("is the same in Lua, in the C core and in the engine", function()
+    assert.are.equal(VERSION, personalize._VERSION)
+    assert.are.equal(VERSION, core._VERSION)
+    assert.are.equal(VERSION, require("personalize.engine.s3")._VERSION)
   end)
 
   it("looks like MAJOR.MINOR.PATCH", function()
-    assert.matches("^%d+%.%d+%.%d+$", personalize._VERSION)
+    assert.matches("^%d+%.%d+%.%d+$", VERSION)
+  end)
+
+  it("is written in lua/personalize/version.lua only", function()
+    local quoted = '"' .. VERSION .. '"'
+    local found = lines_of("grep -rlF -e '" .. quoted .. "' -e 'lua-personalize/" .. VERSION
+      .. "' src lua bin Makefile check.mk | grep -v '^lua/personalize/models/'")
+    assert.are.same({ "lua/personalize/version.lua" }, found)
+  end)
+
+  it("is the one the Makefile passes to the C core", function()
+    local p = io.popen("make -s --no-print-directory -p -n all 2>/dev/null | grep '^VERSION :='")
+    local line = p:read("*l")
+    p:close()
+    assert.are.equal("VERSION := " .. VERSION, line)
   end)
 end)
 
 describe("the rockspec", function()
-  it("exists and names the package personalize", function()
+  it("is the only one, named after the package and the version", function()
+    assert.are.same({ ROCKSPEC }, lines_of("ls *.rockspec"))
     local spec = load_rockspec()
     assert.are.equal("personalize", spec.package)
-    assert.are.equal("scm-1", spec.version)
-    assert.are.equal("builtin", spec.build.type)
+    assert.are.equal(VERSION .. "-1", spec.version)
+    assert.are.equal("v" .. VERSION, spec.source.tag)
+    assert.are.equal("Apache-2.0", spec.description.license)
+    assert.truthy(files.read("LICENSE"):find("Apache License\n *Version 2.0, January 2004"))
   end)
 
-  it("has the file name of its package and version", function()
-    local spec = load_rockspec()
-    assert.are.equal(ROCKSPEC, spec.package .. "-" .. spec.version .. ".rockspec")
-  end)
-
-  it("lists every lua/personalize/**/*.lua file as its module", function()
-    local modules = load_rockspec().build.modules
-    local files = lines_of("find lua -name '*.lua'")
-    assert.is_true(#files >= 15)
-    local missing = {}
-    for _, file in ipairs(files) do
-      if modules[module_name(file)] ~= file then missing[#missing + 1] = module_name(file) .. " = " .. file end
+  it("builds and installs through the Makefile's rock targets", function()
+    local build = load_rockspec().build
+    assert.are.equal("make", build.type)
+    local makefile = files.read("Makefile")
+    for _, target in ipairs { build.build_target, build.install_target } do
+      assert.truthy(makefile:find("\n" .. target .. ":", 1, true), target)
     end
-    assert.are.same({}, missing)
   end)
 
-  it("lists no Lua module whose file is missing", function()
-    local gone = {}
-    for name, source in pairs(load_rockspec().build.modules) do
-      if type(source) == "string" then
-        if not read(source) then gone[#gone + 1] = name .. " = " .. source end
-        assert.are.equal(name, module_name(source))
+  -- Every module lua/ requires from outside the project is a dependency
+  -- (ngx and resty.* come with OpenResty / lua-nginx-module).
+  it("declares every module lua/ requires at run time", function()
+    local ROCKS = { cjson = "lua-cjson", ["cjson.safe"] = "lua-cjson", lxp = "luaexpat" }
+    local declared = {}
+    for _, dep in ipairs(load_rockspec().dependencies) do declared[dep:match("^[%w_.-]+")] = true end
+    local missing = {}
+    for _, line in ipairs(lines_of([[grep -rhoE 'require[ (]*"[^"]+"' lua | sort -u]])) do
+      local name = line:match('"([^"]+)"')
+      if not (name:match("^personalize") or name:match("^resty%.") or name == "ngx") then
+        local rock = ROCKS[name]
+        if not (rock and declared[rock]) then missing[#missing + 1] = name .. " (" .. tostring(rock) .. ")" end
       end
     end
-    table.sort(gone)
-    assert.are.same({}, gone)
-  end)
-
-  it("builds personalize.core from every C file in src/", function()
-    local core_spec = load_rockspec().build.modules["personalize.core"]
-    assert.is_table(core_spec)
-    local listed = {}
-    for _, source in ipairs(core_spec.sources) do listed[source] = true end
-    local missing = {}
-    for _, file in ipairs(lines_of("ls src/*.c")) do
-      if not listed[file] then missing[#missing + 1] = file end
-    end
     assert.are.same({}, missing)
   end)
 
-  -- lua-cjson comes from Debian's package (LuaRocks cannot see it, and a
-  -- rock dependency would make `luarocks make` go online): the rockspec
-  -- must not list it, and `make deps` must install it.
-  it("gets lua-cjson from make deps, not from a rock", function()
-    for _, dep in ipairs(load_rockspec().dependencies) do
-      assert.is_nil(dep:match("^lua%-cjson"))
-    end
-    local f = assert(io.open("tools/deps.sh"))
-    local deps = f:read("*a")
-    f:close()
+  -- Debian's packages provide lua-cjson and lua-expat (LuaRocks cannot see
+  -- them: install with --deps-mode=none); make deps installs them.
+  it("leaves the Debian packages of its dependencies to make deps", function()
+    local deps = files.read("tools/deps.sh")
     assert.truthy(deps:find("lua-cjson", 1, true))
+    assert.truthy(deps:find("lua-expat", 1, true))
   end)
 end)

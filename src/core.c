@@ -10,7 +10,11 @@
 
 #include "core.h"
 
-#define PZ_CORE_VERSION "0.1.0"
+/* The version is lua/personalize/version.lua's: the Makefile (and so the
+ * rock) passes it as -DPERSONALIZE_VERSION="x.y.z". */
+#ifndef PERSONALIZE_VERSION
+#error "build with -DPERSONALIZE_VERSION=\"x.y.z\" (the Makefile passes lua/personalize/version.lua's)"
+#endif
 
 /* The one symbol the module exports (the Makefile hides the rest). */
 #if defined(__GNUC__)
@@ -65,7 +69,7 @@ static const luaL_Reg core_functions[] = {
 PZ_EXPORT int luaopen_personalize_core(lua_State *L)
 {
 	pz_newlib(L, core_functions);
-	lua_pushliteral(L, PZ_CORE_VERSION);
+	lua_pushliteral(L, PERSONALIZE_VERSION);
 	lua_setfield(L, -2, "_VERSION");
 	pz_open_crypto(L);
 	pz_open_sigv4(L);

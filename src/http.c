@@ -64,7 +64,7 @@
 #define HTTP_MT "personalize.http"
 #define MULTI_MT "personalize.multi"
 
-#define HTTP_DEFAULT_USER_AGENT "lua-personalize/0.1.0"
+#define HTTP_DEFAULT_USER_AGENT "lua-personalize/" PERSONALIZE_VERSION
 #define HTTP_DEFAULT_CONNECT_TIMEOUT_MS 10000L
 #define HTTP_DEFAULT_TIMEOUT_MS 60000L
 #define HTTP_MAX_SECONDS 1e6		/* upper bound of any timeout */

@@ -1,18 +1,23 @@
--- Locates ../shared (test vectors, models, datasets) for specs and benches.
--- PERSONALIZE_SHARED overrides. Under CI=true a missing directory fails;
--- elsewhere the caller skips loudly.
+-- Locates the data the specs read: AWS's SigV4 test vectors, the service
+-- models and MovieLens, kept in the repository under third_party/ (see
+-- third_party/README.md). PERSONALIZE_SHARED=DIR reads DIR/<sub> instead.
+-- A missing directory is an error, never a skip.
 local files = require "support.files"
 local _M = {}
 
+-- The repository's third_party/ (from this file's place in it).
+_M.THIRD_PARTY = (function()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  local root = src:match("^(.*)/spec/support/[^/]+$") or "."
+  return root .. "/third_party"
+end)()
+
 function _M.dir(sub)
-  local base = os.getenv("PERSONALIZE_SHARED") or "../shared"
+  local base = os.getenv("PERSONALIZE_SHARED") or _M.THIRD_PARTY
   local path = base .. "/" .. sub
   local f = io.open(path .. "/README.md") or io.open(path .. "/LICENSE")
   if f then f:close(); return path end
-  local msg = "shared data not found at " .. path .. " (set PERSONALIZE_SHARED)"
-  if os.getenv("CI") == "true" then error(msg, 2) end
-  io.stderr:write("\n*** SKIPPED: " .. msg .. " ***\n")
-  return nil
+  error("spec data not found at " .. path .. " (third_party/ of the repository, or PERSONALIZE_SHARED)", 2)
 end
 
 _M.read = files.read

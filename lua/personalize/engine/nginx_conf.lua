@@ -3,6 +3,7 @@
 --
 --   local text = nginx_conf.render{
 --     root = "/path/to/lua-personalize",   -- lua/ and build/luajit/ live here
+--     lua_dir = "/tree/share/lua/5.4" or nil, -- the modules, when not ROOT/lua
 --     dir = "/abs/data",                   -- the engine's data directory
 --     host = "127.0.0.1", port = 8642, region = "us-east-1",
 --     timings = { pending = 0.5, in_progress = 1 } or nil,
@@ -72,6 +73,7 @@ function _M.render(o)
   local listen = host:find(":", 1, true) and fmt("[%s]:%d", host, port) or fmt("%s:%d", host, port)
   local region = o.region or "us-east-1"
   if not region:match("^[%w%-]+$") then error(fmt("bad region %q", region), 2) end
+  local lua_dir = o.lua_dir and check_path("lua_dir", o.lua_dir) or root .. "/lua"
   local lua_path = o.lua_path and check_path("lua_path", o.lua_path) or ""
   if lua_path ~= "" and lua_path:sub(-1) ~= ";" then lua_path = lua_path .. ";" end
   local lines = { "# Written by bin/personalize-local at each start; edits are lost." }
@@ -111,7 +113,7 @@ function _M.render(o)
     "  keepalive_requests 100000;",
     "  lua_code_cache on;",
     "  lua_socket_log_errors off;",
-    fmt('  lua_package_path "%s%s/lua/?.lua;%s/lua/?/init.lua;%s;;";', lua_path, root, root, _M.SYSTEM_LUA_PATH),
+    fmt('  lua_package_path "%s%s/?.lua;%s/?/init.lua;%s;;";', lua_path, lua_dir, lua_dir, _M.SYSTEM_LUA_PATH),
     fmt('  lua_package_cpath "%s/build/luajit/?.so;%s;;";', root, _M.SYSTEM_LUA_CPATH),
     "  init_worker_by_lua_block {",
     fmt('    require("personalize.engine.nginx").init_worker { dir = %s, region = %s, timings = %s }',

@@ -48,7 +48,7 @@ local io_open, os_date, os_remove = io.open, os.date, os.remove
 
 local lxp -- lua-expat, loaded with the first XML request body
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = require "personalize.version" }
 
 local NS = "http://s3.amazonaws.com/doc/2006-03-01/"
 local MIB = 1048576
