@@ -330,7 +330,8 @@ events.put_events(trackingId=tracking_id, userId='USER_1', sessionId='session_1'
 out['missing'] = error_of(events.put_events, trackingId=tracking_id, userId='USER_1', sessionId='session_1',
                           eventList=[{'sentAt': 1700000001, 'eventType': 'watch'}])
 job = personalize.create_dataset_export_job(jobName='events-export', datasetArn=ds, ingestionMode='PUT',
-    roleArn='arn:aws:iam::123456789012:role/p', jobOutput={'s3DataDestination': {'path': 's3://samples/events-export/'}})['datasetExportJobArn']
+    roleArn='arn:aws:iam::123456789012:role/p',
+    jobOutput={'s3DataDestination': {'path': 's3://samples/events-export/'}})['datasetExportJobArn']
 out['export'] = wait(personalize.describe_dataset_export_job, ['datasetExportJob', 'status'], ['ACTIVE', 'CREATE FAILED'],
                      datasetExportJobArn=job)['datasetExportJob']['status']
 keys = [o['Key'] for o in s3.list_objects_v2(Bucket='samples', Prefix='events-export/').get('Contents', [])]
