@@ -16,6 +16,13 @@
 -- your usual credentials and region, TUTORIAL_ROLE_ARN naming a role
 -- Personalize may assume and TUTORIAL_BUCKET a bucket name of your own.
 -- Each step can be typed in the REPL as it is written here.
+--
+-- Running it again: every resource has a fixed name (TUTORIAL_PREFIX), and
+-- each step first looks for the resource of its name an earlier run made:
+-- found, it is reused ("reusing" instead of "created"); a solution with an
+-- ACTIVE version is not trained again. A second run in a row thus
+-- takes seconds, not another training. To start from nothing, delete
+-- everything first with examples/cleanup.lua (same environment).
 local personalize = require "personalize"
 
 local data_dir = arg and arg[1] or "data/movielens"
@@ -49,7 +56,52 @@ local p = personalize.client("personalize", opts)
 local runtime = personalize.client("personalize-runtime", opts)
 local events = personalize.client("personalize-events", opts)
 local s3 = personalize.client("s3", opts)
+
+-- The ARN of the resource of this name an earlier run made, found with the
+-- List* call `list` names ({ op, params, arn }), else of a new one made
+-- with `op`. list.any: any resource listed will do (a dataset group has at
+-- most one event tracker, whatever its name).
+local function create(what, op, params, list)
+  local name = params.name or params.jobName
+  for _, r in ipairs(check(p:paginate(list.op, list.params or {}):all())) do
+    if list.any or (r.name or r.jobName) == name then
+      print(("  reusing %s %s"):format(what, r[list.arn]))
+      return r[list.arn]
+    end
+  end
+  local arn = check(p[op](p, params))[list.arn]
+  print(("  created %s %s"):format(what, arn))
+  return arn
+end
+
+-- A solution with `recipe` and a trained version of it: the newest ACTIVE
+-- version when an earlier run trained one, else a new version (waited for).
+local function trained_solution(name, group_arn, recipe)
+  local solution_arn = create("solution", "create_solution",
+    { name = name, datasetGroupArn = group_arn, recipeArn = recipe },
+    { op = "list_solutions", params = { datasetGroupArn = group_arn }, arn = "solutionArn" })
+  check(p:wait("solution", solution_arn, wait_opts))
+  local newest
+  for _, v in ipairs(check(p:paginate("list_solution_versions", { solutionArn = solution_arn }):all())) do
+    local usable = v.status == "ACTIVE" or v.status == "CREATE PENDING" or v.status == "CREATE IN_PROGRESS"
+    if usable and (not newest or v.creationDateTime > newest.creationDateTime) then newest = v end
+  end
+  local version_arn
+  if newest then
+    version_arn = newest.solutionVersionArn
+    print(("  reusing solution version %s (%s)"):format(version_arn, newest.status))
+  else
+    version_arn = check(p:create_solution_version { solutionArn = solution_arn }).solutionVersionArn
+    print("  training solution version " .. version_arn)
+  end
+  local version = check(p:wait("solution_version", version_arn, wait_opts)).solutionVersion
+  print(("  %s: %s"):format(version_arn, version.status))
+  return solution_arn, version_arn
+end
+
+
 print(("Personalize at %s (%s)"):format(p.endpoint, p.region))
+print("(a second run reuses what this one makes; examples/cleanup.lua deletes it all)")
 
 step("Create the schemas")
 local interactions_schema = check(personalize.schema.interactions {
@@ -59,29 +111,29 @@ local interactions_schema = check(personalize.schema.interactions {
 local items_schema = check(personalize.schema.items {
   { "ITEM_ID", "string" }, { "TITLE", "string", nullable = true }, { "GENRES", "string", categorical = true },
 })
-local interactions_schema_arn = check(p:create_schema {
-  name = names.prefix .. "-interactions", schema = interactions_schema }).schemaArn
-local items_schema_arn = check(p:create_schema {
-  name = names.prefix .. "-items", schema = items_schema }).schemaArn
-print("  " .. interactions_schema_arn)
-print("  " .. items_schema_arn)
+local schemas = { op = "list_schemas", arn = "schemaArn" }
+local interactions_schema_arn = create("schema", "create_schema",
+  { name = names.prefix .. "-interactions", schema = interactions_schema }, schemas)
+local items_schema_arn = create("schema", "create_schema",
+  { name = names.prefix .. "-items", schema = items_schema }, schemas)
 
 step("Create the dataset group")
-local dataset_group_arn = check(p:create_dataset_group { name = names.prefix }).datasetGroupArn
+local dataset_group_arn = create("dataset group", "create_dataset_group", { name = names.prefix },
+  { op = "list_dataset_groups", arn = "datasetGroupArn" })
 check(p:wait("dataset_group", dataset_group_arn, wait_opts))
 print("  " .. dataset_group_arn .. ": ACTIVE")
 
 step("Create the datasets")
-local interactions_arn = check(p:create_dataset {
+local in_group = { datasetGroupArn = dataset_group_arn }
+local datasets = { op = "list_datasets", params = in_group, arn = "datasetArn" }
+local interactions_arn = create("dataset", "create_dataset", {
   name = names.prefix .. "-interactions", datasetType = "Interactions",
-  datasetGroupArn = dataset_group_arn, schemaArn = interactions_schema_arn }).datasetArn
-local items_arn = check(p:create_dataset {
+  datasetGroupArn = dataset_group_arn, schemaArn = interactions_schema_arn }, datasets)
+local items_arn = create("dataset", "create_dataset", {
   name = names.prefix .. "-items", datasetType = "Items",
-  datasetGroupArn = dataset_group_arn, schemaArn = items_schema_arn }).datasetArn
+  datasetGroupArn = dataset_group_arn, schemaArn = items_schema_arn }, datasets)
 check(p:wait("dataset", interactions_arn, wait_opts))
 check(p:wait("dataset", items_arn, wait_opts))
-print("  " .. interactions_arn)
-print("  " .. items_arn)
 
 step("Upload the data to S3, with a policy that lets Personalize read it")
 local created, cerr = s3:create_bucket { Bucket = bucket }
@@ -97,6 +149,7 @@ check(s3:put_bucket_policy { Bucket = bucket, Policy = {
   } },
 } })
 for _, file in ipairs { "interactions.csv", "items.csv" } do
+  -- a progress bar with bytes and rate on a terminal
   check(s3:upload_file(data_dir .. "/" .. file, bucket, file))
   print(("  s3://%s/%s"):format(bucket, file))
 end
@@ -107,9 +160,10 @@ local imports = {
   { arn = items_arn, file = "items.csv", job = names.prefix .. "-items-import" },
 }
 for _, imp in ipairs(imports) do
-  imp.job_arn = check(p:create_dataset_import_job {
+  imp.job_arn = create("import job", "create_dataset_import_job", {
     jobName = imp.job, datasetArn = imp.arn, roleArn = role_arn,
-    dataSource = { dataLocation = ("s3://%s/%s"):format(bucket, imp.file) } }).datasetImportJobArn
+    dataSource = { dataLocation = ("s3://%s/%s"):format(bucket, imp.file) } },
+    { op = "list_dataset_import_jobs", params = { datasetArn = imp.arn }, arn = "datasetImportJobArn" })
 end
 for _, imp in ipairs(imports) do
   check(p:wait("dataset_import_job", imp.job_arn, wait_opts))
@@ -121,12 +175,7 @@ local recipes = check(p:paginate("list_recipes", {}):all())
 print(personalize.frame(recipes, { columns = { "name", "domain", "status" } }))
 
 step("Create the solution and train a solution version")
-local solution_arn = check(p:create_solution {
-  name = names.prefix .. "-solution", datasetGroupArn = dataset_group_arn, recipeArn = recipe_arn }).solutionArn
-check(p:wait("solution", solution_arn, wait_opts))
-local version_arn = check(p:create_solution_version { solutionArn = solution_arn }).solutionVersionArn
-local version = check(p:wait("solution_version", version_arn, wait_opts)).solutionVersion
-print(("  %s: %s"):format(version_arn, version.status))
+local _, version_arn = trained_solution(names.prefix .. "-solution", dataset_group_arn, recipe_arn)
 
 step("Solution metrics")
 local metrics = check(p:get_solution_metrics { solutionVersionArn = version_arn }).metrics
@@ -135,8 +184,9 @@ for name, value in pairs(metrics) do rows[#rows + 1] = { metric = name, value = 
 print(personalize.frame(rows, { columns = { "metric", "value" } }):sort_by("metric"))
 
 step("Create the campaign")
-local campaign_arn = check(p:create_campaign {
-  name = names.prefix .. "-campaign", solutionVersionArn = version_arn, minProvisionedTPS = 1 }).campaignArn
+local campaigns = { op = "list_campaigns", arn = "campaignArn" }
+local campaign_arn = create("campaign", "create_campaign", {
+  name = names.prefix .. "-campaign", solutionVersionArn = version_arn, minProvisionedTPS = 1 }, campaigns)
 check(p:wait("campaign", campaign_arn, wait_opts))
 print("  " .. campaign_arn .. ": ACTIVE")
 
@@ -150,24 +200,33 @@ local user = os.getenv("TUTORIAL_USER") or "1"
 show(check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 10 }))
 
 step("Similar items: a second solution with the SIMS recipe")
-local sims_solution_arn = check(p:create_solution {
-  name = names.prefix .. "-sims", datasetGroupArn = dataset_group_arn,
-  recipeArn = "arn:aws:personalize:::recipe/aws-sims" }).solutionArn
-check(p:wait("solution", sims_solution_arn, wait_opts))
-local sims_version_arn = check(p:create_solution_version { solutionArn = sims_solution_arn }).solutionVersionArn
-check(p:wait("solution_version", sims_version_arn, wait_opts))
-local sims_campaign_arn = check(p:create_campaign {
-  name = names.prefix .. "-sims-campaign", solutionVersionArn = sims_version_arn, minProvisionedTPS = 1 }).campaignArn
+local _, sims_version_arn = trained_solution(names.prefix .. "-sims", dataset_group_arn,
+  "arn:aws:personalize:::recipe/aws-sims")
+local sims_campaign_arn = create("campaign", "create_campaign", {
+  name = names.prefix .. "-sims-campaign", solutionVersionArn = sims_version_arn, minProvisionedTPS = 1 }, campaigns)
 check(p:wait("campaign", sims_campaign_arn, wait_opts))
 local liked = os.getenv("TUTORIAL_ITEM") or check(runtime:get_recommendations {
   campaignArn = campaign_arn, userId = user, numResults = 1 }).itemList[1].itemId
 print("  items like " .. liked .. ":")
 show(check(runtime:get_recommendations { campaignArn = sims_campaign_arn, itemId = liked, numResults = 10 }))
 
+step("Compare the recipes: a popularity-count baseline, and the metrics side by side")
+local _, popular_version_arn = trained_solution(names.prefix .. "-popularity", dataset_group_arn,
+  "arn:aws:personalize:::recipe/aws-popularity-count")
+local compared = {}
+for _, v in ipairs {
+  { "user-personalization", version_arn }, { "popularity-count", popular_version_arn }, { "sims", sims_version_arn },
+} do
+  compared[#compared + 1] = { v[1], check(p:get_solution_metrics { solutionVersionArn = v[2] }).metrics }
+end
+print(personalize.chart.metrics(compared, { metrics = {
+  "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_10", "precision_at_10" } }))
+
 step("Send an event with an event tracker, then ask again")
-local tracker = check(p:create_event_tracker { name = names.prefix .. "-tracker",
-  datasetGroupArn = dataset_group_arn })
-check(p:wait("event_tracker", tracker.eventTrackerArn, wait_opts))
+local tracker_arn = create("event tracker", "create_event_tracker",
+  { name = names.prefix .. "-tracker", datasetGroupArn = dataset_group_arn },
+  { op = "list_event_trackers", params = in_group, arn = "eventTrackerArn", any = true })
+local tracker = check(p:wait("event_tracker", tracker_arn, wait_opts)).eventTracker
 local first = check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 1 })
 local watched = first.itemList[1].itemId
 check(events:put_events { trackingId = tracker.trackingId, userId = user, sessionId = "tutorial-session",
@@ -176,3 +235,4 @@ print(("  user %s watched item %s (event sent with tracking id %s)"):format(user
 show(check(runtime:get_recommendations { campaignArn = campaign_arn, userId = user, numResults = 10 }))
 
 print("\nDone: the dataset group " .. dataset_group_arn .. " holds every resource of this tutorial.")
+print("Run it again to reuse them, or delete them all with examples/cleanup.lua.")

@@ -39,6 +39,7 @@ end
 --   personalize.help(client, op)          an operation's parameters (personalize.help)
 --   personalize.engine                    personalize-local's engine (personalize.engine)
 --   personalize.fanout.run(requests, o)   many different calls at once (personalize.fanout)
+--   personalize.chart.metrics{...}        solution metrics as terminal bar charts (personalize.chart)
 local LAZY = {
   frame = "personalize.frame",
   schema = "personalize.schema",
@@ -47,6 +48,7 @@ local LAZY = {
   help = "personalize.help",
   engine = "personalize.engine",
   fanout = "personalize.fanout",
+  chart = "personalize.chart",
 }
 
 return setmetatable(_M, {

@@ -882,14 +882,72 @@ end
 ---------------------------------------------------------------------------
 -- High level.
 
-local UPLOAD_OPTIONS = { multipart_threshold = true, part_size = true }
+local UPLOAD_OPTIONS = { multipart_threshold = true, part_size = true, progress = true, on_progress = true }
+
+-- "512 B", "3.4 KiB", "12.0 MiB", "1.25 GiB".
+local function bytes_text(n)
+  if n < 1024 then return ("%d B"):format(n) end
+  if n < _M.MIB then return ("%.1f KiB"):format(n / 1024) end
+  if n < 1024 * _M.MIB then return ("%.1f MiB"):format(n / _M.MIB) end
+  return ("%.2f GiB"):format(n / (1024 * _M.MIB))
+end
+_M.bytes_text = bytes_text
+
+-- The progress line of an upload: "\rNAME [#####.....]  45%  3.2 MiB / 7.1 MiB  12.5 MiB/s".
+function _M.progress_line(name, done, total, rate, width)
+  width = width or 24
+  local fraction = total > 0 and done / total or 1
+  local filled = floor(fraction * width + 0.5)
+  return ("%s [%s%s] %3d%%  %s / %s  %s/s"):format(name, ("#"):rep(filled), ("."):rep(width - filled),
+    floor(fraction * 100 + 0.5), bytes_text(done), bytes_text(total), bytes_text(rate))
+end
+
+-- The reporter upload_file calls with the bytes sent so far: opts.on_progress
+-- (function(sent, total, bytes_per_second)) and/or a live line on
+-- opts.progress (true: stderr; a stream with :write; false: none; default:
+-- stderr when it is a terminal and no on_progress is given).
+local function progress_reporter(path, total, opts)
+  local stream = opts.progress
+  if stream == nil then stream = opts.on_progress == nil and core.isatty(2) end
+  if stream == true then stream = io.stderr end
+  if stream ~= false and not ((type(stream) == "table" or type(stream) == "userdata") and stream.write) then
+    error("personalize.s3: upload_file option progress must be a boolean or a stream with :write", 3)
+  end
+  local callback = opts.on_progress
+  if callback ~= nil and type(callback) ~= "function" then
+    error("personalize.s3: upload_file option on_progress must be a function(sent, total, bytes_per_second)", 3)
+  end
+  if not stream and not callback then return function() end end
+  local name = path:match("([^/]+)$") or path
+  local started, width, last = now(), 0, 0
+  -- done nil: the last count again (a failure ends the line there).
+  local closed = false
+  return function(done, finished)
+    if closed then return end
+    closed = finished == true
+    done = done or last
+    last = done
+    local elapsed = now() - started
+    local rate = elapsed > 0 and done / elapsed or 0
+    if callback then callback(done, total, rate) end
+    if stream then
+      local line = _M.progress_line(name, done, total, rate)
+      stream:write("\r", line, width > #line and (" "):rep(width - #line) or "", finished and "\n" or "")
+      width = #line
+      if stream.flush then stream:flush() end
+    end
+  end
+end
 
 -- res, err = s3:upload_file(path, bucket, key, opts)
 -- One PutObject below opts.multipart_threshold (default 8 MiB), else a
 -- multipart upload in parts of opts.part_size (default 8 MiB, grown so that
 -- no more than 10000 parts are needed), each streamed from disk. Any
--- failure aborts the multipart upload. Other opts members (ContentType,
--- Metadata, ...) go to PutObject / CreateMultipartUpload.
+-- failure aborts the multipart upload. opts.on_progress(sent, total,
+-- bytes_per_second) is called after each part (once for a single PutObject);
+-- opts.progress draws a live bar with bytes and rate on stderr, by default
+-- when stderr is a terminal (see progress_reporter). Other opts members
+-- (ContentType, Metadata, ...) go to PutObject / CreateMultipartUpload.
 -- Returns { ETag, ... } or nil, err.
 function S3:upload_file(path, bucket, key, opts)
   if type(path) ~= "string" then error("personalize.s3: upload_file(path, bucket, key): path must be a string", 2) end
@@ -907,10 +965,14 @@ function S3:upload_file(path, bucket, key, opts)
   for k, v in pairs(opts) do
     if not UPLOAD_OPTIONS[k] then extra[k] = v end
   end
+  local report = progress_reporter(path, size, opts)
 
   if size < threshold then
     extra.Bucket, extra.Key, extra.File = bucket, key, path
-    return self:put_object(extra)
+    report(0)
+    local res, err = self:put_object(extra)
+    report(res and size or nil, true)
+    return res, err
   end
 
   part_size = max(part_size, ceil(size / _M.MAX_PARTS))
@@ -926,6 +988,7 @@ function S3:upload_file(path, bucket, key, opts)
   local ok, res, perr = pcall(function()
     local parts = {}
     local offset, number_ = 0, 1
+    report(0)
     while offset < size do
       local length = size - offset < part_size and size - offset or part_size
       local part, uerr = self:upload_part { Bucket = bucket, Key = key, UploadId = upload_id,
@@ -933,15 +996,18 @@ function S3:upload_file(path, bucket, key, opts)
       if not part then return nil, uerr end
       parts[number_] = { PartNumber = number_, ETag = part.ETag }
       offset, number_ = offset + length, number_ + 1
+      report(offset, offset >= size)
     end
     return self:complete_multipart_upload { Bucket = bucket, Key = key, UploadId = upload_id,
       MultipartUpload = { Parts = parts } }
   end)
   if not ok then
+    report(nil, true)
     abort()
     error(res, 0)
   end
   if not res then
+    report(nil, true)
     abort()
     return nil, perr
   end

@@ -11,7 +11,7 @@ local have_nginx = process.require_peer("nginx", "personalize-local serves the e
 local describe_if = have_nginx and describe or pending
 
 describe_if("the examples against personalize-local", function()
-  local server, data
+  local server, data, first_run
 
   -- Runs examples/NAME.lua with `args` against the server: output, exit code.
   local function example(name, args, env)
@@ -42,11 +42,33 @@ describe_if("the examples against personalize-local", function()
     server = require("support.engine_server").start { timings = { pending = 0.05, in_progress = 0.1 } }
     local out, code = example("tutorial", { data })
     assert(code == 0, out)
+    first_run = out
   end)
 
   teardown(function()
     if server then server.stop() end
     if data then os.execute("rm -rf " .. q(data)) end
+  end)
+
+  it("runs the tutorial a second time in a row against the same engine, reusing what the first made", function()
+    assert.matches("\n  created dataset group arn:aws:personalize:us%-east%-1:123456789012:dataset%-group/"
+      .. "personalize%-lua%-tutorial\n", first_run)
+    assert.matches("\n  training solution version ", first_run)
+    local out, code = example("tutorial", { data })
+    assert.equal(0, code, out)
+    assert.is_nil(out:find("\n  created ", 1, true), out)
+    assert.is_nil(out:find("training solution version", 1, true), out)
+    for _, what in ipairs { "schema", "dataset group", "dataset", "import job", "solution", "solution version",
+                            "campaign", "event tracker" } do
+      assert.matches("\n  reusing " .. what:gsub("%s", "%%s") .. " arn:aws:personalize:", out)
+    end
+    -- the same resources as after one run: one group, three solutions, two campaigns
+    assert.equal(1, #server.aws({ "personalize", "list-dataset-groups" }).json.datasetGroups)
+    assert.equal(3, #server.aws({ "personalize", "list-solutions" }).json.solutions)
+    assert.equal(2, #server.aws({ "personalize", "list-campaigns" }).json.campaigns)
+    assert.matches("examples/cleanup.lua", out, 1, true)
+    -- and the recommendations table again
+    assert.matches("== Recommendations for user 1, with the movies' titles\n%s+itemId%s+TITLE%s+GENRES\n0%s", out)
   end)
 
   it("filters.lua creates its filters once and prints three tables", function()

@@ -105,6 +105,25 @@ describe_if("make demo (tools/demo.sh and examples/tutorial.lua)", function()
     assert.matches("aws%-user%-personalization%s", out)
   end)
 
+  it("charts the metrics of user-personalization, popularity-count and SIMS side by side", function()
+    local at = assert(out:find("== Compare the recipes", 1, true), out)
+    local chart = out:sub(at, (out:find("\n== ", at + 1, true) or #out))
+    for _, metric in ipairs { "coverage", "mean_reciprocal_rank_at_25", "normalized_discounted_cumulative_gain_at_10",
+                              "precision_at_10" } do
+      local block = chart:match("\n" .. metric .. "\n(.-)\n\n") or chart:match("\n" .. metric .. "\n(.*)$")
+      assert.truthy(block, metric .. " missing from:\n" .. chart)
+      local values = {}
+      for _, name in ipairs { "user%-personalization", "popularity%-count", "sims" } do
+        local value = block:match("\n?  " .. name .. "%s+[^\n]-%s(%d+%.%d+)\n") or
+          block:match("\n?  " .. name .. "%s+[^\n]-%s(%d+%.%d+)$")
+        assert.truthy(value, name .. " has no bar under " .. metric .. ":\n" .. block)
+        values[#values + 1] = tonumber(value)
+      end
+    end
+    assert.matches("created solution arn:aws:personalize:us%-east%-1:123456789012:solution/"
+      .. "personalize%-lua%-tutorial%-popularity", out)
+  end)
+
   it("leaves no engine running", function()
     local port = out:match("personalize%-local: http://127%.0%.0%.1:(%d+)")
     assert.truthy(port, out)

@@ -30,6 +30,25 @@ local function titles()
   return t
 end
 
+local q = process.shell_quote
+
+local function is_root()
+  local p = io.popen("id -u")
+  local uid = p:read("*l")
+  p:close()
+  return uid == "0"
+end
+
+-- The example's nginx.conf for a checkout at `root` on `port`, as run.sh
+-- writes it: as root the workers stay root (`user root root;`), or they
+-- would run as nobody, who cannot read a clone in a private directory.
+local function render_conf(root, port)
+  local conf = assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
+    :gsub("@ROOT@", root):gsub("@PORT@", tostring(port))
+  if is_root() then conf = "user root root;\n" .. conf end
+  return conf
+end
+
 describe("examples/openresty on nginx", function()
   if not runner.available() then return end
   local engine, ng, port, settings
@@ -44,9 +63,7 @@ describe("examples/openresty on nginx", function()
     opts.data_dir = DATA
     settings = dofile(ROOT .. "/examples/openresty/setup.lua")(opts)
     port = process.free_port()
-    local conf = assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
-      :gsub("@ROOT@", ROOT):gsub("@PORT@", tostring(port))
-    ng = runner.start(conf, { ports = { port }, env = {
+    ng = runner.start(render_conf(ROOT, port), { ports = { port }, env = {
       AWS_REGION = engine.region, AWS_ENDPOINT_URL = engine.endpoint,
       AWS_ACCESS_KEY_ID = engine.access_key_id, AWS_SECRET_ACCESS_KEY = engine.secret_access_key,
       CAMPAIGN_ARN = settings.campaign_arn, TRACKING_ID = settings.tracking_id,
@@ -121,9 +138,7 @@ describe("examples/openresty on nginx", function()
 
   it("names the env directive when nginx was started without AWS_REGION", function()
     local bare_port = process.free_port()
-    local conf = assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
-      :gsub("@ROOT@", ROOT):gsub("@PORT@", tostring(bare_port))
-    local bare = runner.start(conf, { ports = { bare_port }, env = {
+    local bare = runner.start(render_conf(ROOT, bare_port), { ports = { bare_port }, env = {
       CAMPAIGN_ARN = settings.campaign_arn, ITEMS_CSV = DATA .. "/items.csv" } })
     local status, body = runner.request(bare_port, "GET", "/recommendations?user=1")
     bare.stop()
@@ -131,6 +146,33 @@ describe("examples/openresty on nginx", function()
     local doc = cjson.decode(body)
     assert.are.equal("Misconfigured", doc.error)
     assert.matches("env AWS_REGION;", doc.message, 1, true)
+  end)
+
+  it("serves from a checkout in a private (0700) directory, as root", function()
+    if not is_root() then return pending("runs as root only: the case of a clone under /root") end
+    local private = os.tmpname()
+    os.remove(private)
+    assert(os.execute("mkdir -m 700 " .. q(private)))
+    local copy = private .. "/lua-personalize"
+    -- what the workers read: the Lua files, the LuaJIT core, the example and the titles
+    assert(os.execute(("mkdir -p %s/build %s/examples %s/data && cp -r %s/lua %s/ && cp -r %s/build/luajit %s/build/ "
+      .. "&& cp -r %s/examples/openresty %s/examples/ && cp -r %s %s/data/"):format(
+      q(copy), q(copy), q(copy), q(ROOT), q(copy), q(ROOT), q(copy), q(ROOT), q(copy), q(DATA), q(copy))))
+    local private_port = process.free_port()
+    local priv = runner.start(render_conf(copy, private_port), { ports = { private_port }, env = {
+      AWS_REGION = engine.region, AWS_ENDPOINT_URL = engine.endpoint,
+      AWS_ACCESS_KEY_ID = engine.access_key_id, AWS_SECRET_ACCESS_KEY = engine.secret_access_key,
+      CAMPAIGN_ARN = settings.campaign_arn, TRACKING_ID = settings.tracking_id,
+      ITEMS_CSV = copy .. "/data/small/items.csv",
+    } })
+    local status, body = runner.request(private_port, "GET", "/recommendations?user=1&n=3")
+    local log = priv.log()
+    priv.stop()
+    os.execute("rm -rf " .. q(private))
+    assert.are.equal(200, status, body .. "\n" .. log)
+    local doc = cjson.decode(body)
+    assert.are.equal(3, #doc.items)
+    assert.is_string(doc.items[1].title)
   end)
 
   it("answers other requests while one waits on a slow Personalize (one worker)", function()
@@ -151,5 +193,37 @@ describe("examples/openresty on nginx", function()
     assert.is_true(slow_took >= 2.5, ("the slow request took %.2f s: was the delay hook loaded?"):format(slow_took))
     -- the fast answers came back while the slow one was still waiting
     assert.is_true(t0 + fast_took < started + slow_took - 1)
+  end)
+end)
+
+describe("examples/openresty/run.sh", function()
+  if not runner.available() then return end
+
+  it("starts personalize-local on a free port, sets up a campaign and serves until stopped", function()
+    ensure_data()
+    local work = os.tmpname()
+    os.remove(work)
+    local port = process.free_port()
+    local run = process.spawn({ "sh", ROOT .. "/examples/openresty/run.sh" }, { env = {
+      PORT = tostring(port), WORK = work, ENGINE_PORT = "",
+      AWS_CONFIG_FILE = "/dev/null", AWS_SHARED_CREDENTIALS_FILE = "/dev/null" } })
+    local ok, err = pcall(run.wait_port, run, port, 120)
+    local out = run:output()
+    assert(ok, tostring(err) .. "\n" .. out)
+    local engine_port = tonumber(out:match("personalize%-local: http://127%.0%.0%.1:(%d+)"))
+    assert.truthy(engine_port, out)
+    assert.are_not.equal(8642, engine_port)
+    local status, body = runner.request(port, "GET", "/recommendations?user=1&n=2")
+    run:stop()
+    assert.are.equal(200, status, body)
+    assert.are.equal(2, #cjson.decode(body).items)
+    -- stopping it stopped nginx and personalize-local
+    for _ = 1, 50 do
+      if not process.port_open(port) and not process.port_open(engine_port) then break end
+      socket.sleep(0.1)
+    end
+    assert.is_false(process.port_open(port))
+    assert.is_false(process.port_open(engine_port))
+    os.execute("rm -rf " .. q(work))
   end)
 end)
