@@ -5,7 +5,7 @@
 #   make test         install what is missing, build both, run every spec under both
 #   make demo         the main job: the tutorial against personalize-local
 #   make models       regenerate lua/personalize/models/ from third_party/aws-models
-#   make rock         pack personalize-$(VERSION)-1.src.rock from this clone (build/rock/)
+#   make rock         pack build/personalize-<version>-1.src.rock from this clone's HEAD
 #   make bench        benchmarks that print ratios against a baseline
 #   make bench-profile instruction counts of the hot paths (callgrind)
 #   make deps         install Debian packages that are missing (idempotent)
@@ -184,10 +184,11 @@ rock:
 	@rm -rf $(PACK_DIR) && mkdir -p $(PACK_DIR)
 	git clone -q --no-local . $(PACK_DIR)/repo
 	git -C $(PACK_DIR)/repo tag v$(VERSION)
-	cd $(PACK_DIR) && GIT_CONFIG_COUNT=1 \
+	cd $(PACK_DIR) && GIT_CONFIG_COUNT=2 \
 	  GIT_CONFIG_KEY_0="url.$(CURDIR)/$(PACK_DIR)/repo.insteadOf" \
 	  GIT_CONFIG_VALUE_0="$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' $(CURDIR)/$(ROCKSPEC))" \
-	  luarocks --lua-version 5.4 pack $(CURDIR)/$(ROCKSPEC) >/dev/null
+	  GIT_CONFIG_KEY_1=advice.detachedHead GIT_CONFIG_VALUE_1=false \
+	  luarocks --lua-version 5.4 pack $(CURDIR)/$(ROCKSPEC) >pack.log 2>&1 || { cat pack.log; exit 1; }
 	mv $(PACK_DIR)/personalize-$(VERSION)-1.src.rock build/
 	@rm -rf $(PACK_DIR)
 	@echo "build/personalize-$(VERSION)-1.src.rock"
