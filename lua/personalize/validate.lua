@@ -4,16 +4,98 @@
 --   -- nil when valid, else a list of { path = "eventList[3].sentAt", reason = "..." }
 --
 -- Checks: unknown members, missing required members, types, enums, string
--- length (in characters), numeric range, list and map size, patterns.
--- Paths use the API's member names and Lua's 1-based list indices.
+-- length (in characters), numeric range, list and map size, patterns;
+-- `jsonvalue` members given as tables must be encodable (no functions,
+-- no cycles). Paths use the API's member names and Lua's 1-based list
+-- indices.
+--
+--   validate.check(model, shape, params, validate.SERVER)
+--
+-- is what a service does with a request it receives (personalize-local):
+-- a pattern must match the whole value, as AWS's validation does
+-- ("Member must satisfy regular expression pattern"), where the client
+-- follows Smithy's search semantics; and every string must be valid UTF-8.
+--
+--   local text = validate.utf8_clean(s)    -- invalid UTF-8 bytes -> U+FFFD
+--   local ok = validate.utf8_valid(s)
 local pattern = require "personalize.pattern"
 
 local type, pairs, ipairs, tostring, next, setmetatable = type, pairs, ipairs, tostring, next, setmetatable
+local pcall = pcall
 local floor, huge = math.floor, math.huge
-local str_format = string.format
+local str_format, find, byte, sub = string.format, string.find, string.byte, string.sub
 local concat, sort = table.concat, table.sort
 
 local _M = {}
+
+local JSON_NULL = require("cjson").null
+
+_M.SERVER = { whole_patterns = true, utf8 = true }
+
+local REPLACEMENT = "\239\191\189"   -- U+FFFD
+
+-- Scans `s` for bytes that are not well-formed UTF-8 (RFC 3629: no
+-- overlong forms, no surrogates, nothing above U+10FFFF). Returns nil when
+-- there are none, else the string with each such byte replaced by U+FFFD.
+local function utf8_scan(s)
+  local i, last, out = 1, 1, nil
+  while true do
+    local p = find(s, "[\128-\255]", i)
+    if not p then break end
+    local c = byte(s, p)
+    local len, lo, hi = 0, 128, 191
+    if c >= 194 and c <= 223 then len = 1
+    elseif c == 224 then len, lo = 2, 160
+    elseif (c >= 225 and c <= 236) or c == 238 or c == 239 then len = 2
+    elseif c == 237 then len, hi = 2, 159
+    elseif c == 240 then len, lo = 3, 144
+    elseif c >= 241 and c <= 243 then len = 3
+    elseif c == 244 then len, hi = 3, 143
+    end
+    local ok = len > 0
+    if ok then
+      local c2 = byte(s, p + 1)
+      if not c2 or c2 < lo or c2 > hi then
+        ok = false
+      else
+        for k = 2, len do
+          local ck = byte(s, p + k)
+          if not ck or ck < 128 or ck > 191 then ok = false; break end
+        end
+      end
+    end
+    if ok then
+      i = p + len + 1
+    else
+      out = out or {}
+      out[#out + 1] = sub(s, last, p - 1)
+      out[#out + 1] = REPLACEMENT
+      i, last = p + 1, p + 1
+    end
+  end
+  if not out then return nil end
+  out[#out + 1] = sub(s, last)
+  return concat(out)
+end
+
+function _M.utf8_valid(s)
+  return utf8_scan(s) == nil
+end
+
+function _M.utf8_clean(s)
+  return utf8_scan(s) or s
+end
+
+-- The pattern a whole value must match (server-side validation).
+local whole = setmetatable({}, { __mode = "k" })
+local function whole_pattern(p)
+  local w = whole[p]
+  if not w then
+    w = "^(?:" .. p .. ")$"
+    whole[p] = w
+  end
+  return w
+end
 
 -- Characters (code points) of a UTF-8 string: bytes that do not start a
 -- continuation (0x80-0xBF) are counted.
@@ -56,7 +138,11 @@ local function check_range(problems, path, shape, n, what)
   end
 end
 
-local function check_string(problems, path, shape, v)
+local function check_string(problems, path, shape, v, opts)
+  if opts and opts.utf8 and utf8_scan(v) then
+    add(problems, path, "value is not valid UTF-8")
+    return
+  end
   if shape.enum then
     for _, e in ipairs(shape.enum) do
       if v == e then return end
@@ -71,7 +157,9 @@ local function check_string(problems, path, shape, v)
     check_range(problems, path, shape, char_length(v), "length")
   end
   if shape.pattern then
-    local ok, err = pattern.test(shape.pattern, v)
+    local p = shape.pattern
+    if opts and opts.whole_patterns then p = whole_pattern(p) end
+    local ok, err = pattern.test(p, v)
     if ok == nil then
       add(problems, path, "cannot check pattern " .. shape.pattern .. ": " .. tostring(err))
     elseif not ok then
@@ -103,7 +191,31 @@ local function sorted_members(shape)
   return names
 end
 
-local function check_structure(problems, model, path, shape, v)
+-- Why a Lua value cannot be a JSON document, or nil: functions, userdata,
+-- threads, cycles, keys other than strings and numbers.
+local function document_problem(v, seen)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" or v == nil then
+    if t == "number" and (v ~= v or v == huge or v == -huge) then return "a number JSON cannot hold" end
+    return nil
+  end
+  if t ~= "table" then
+    if v == JSON_NULL then return nil end
+    return "a " .. t .. " cannot be part of a JSON document"
+  end
+  if seen[v] then return "a table that contains itself (a cycle)" end
+  seen[v] = true
+  for k, x in pairs(v) do
+    local tk = type(k)
+    if tk ~= "string" and tk ~= "number" then return "a " .. tk .. " key cannot be part of a JSON document" end
+    local why = document_problem(x, seen)
+    if why then return why end
+  end
+  seen[v] = nil
+  return nil
+end
+
+local function check_structure(problems, model, path, shape, v, opts)
   local members = shape.members or NO_MEMBERS
   local prefix = path == "" and "" or (path .. ".")
   local unknown
@@ -138,16 +250,20 @@ local function check_structure(problems, model, path, shape, v)
         if type(x) ~= "table" and type(x) ~= "string" then
           add(problems, prefix .. k, "expected a table or a JSON string, got " .. type(x))
         elseif type(x) == "string" then
-          check_string(problems, prefix .. k, model.shapes[member.shape], x)
+          check_string(problems, prefix .. k, model.shapes[member.shape], x, opts)
+        else
+          local ok, why = pcall(document_problem, x, {})
+          if not ok then why = "cannot be encoded as JSON (nested too deeply)" end
+          if why then add(problems, prefix .. k, "not a JSON document: " .. why) end
         end
       else
-        check_value(problems, model, prefix .. k, member.shape, x)
+        check_value(problems, model, prefix .. k, member.shape, x, opts)
       end
     end
   end
 end
 
-function check_value(problems, model, path, shape_name, v)
+function check_value(problems, model, path, shape_name, v, opts)
   local shape = model.shapes[shape_name]
   local t = shape.type
   local tv = type(v)
@@ -167,11 +283,11 @@ function check_value(problems, model, path, shape_name, v)
     return
   end
   if t == "structure" then
-    check_structure(problems, model, path, shape, v)
+    check_structure(problems, model, path, shape, v, opts)
   elseif t == "list" then
     check_range(problems, path, shape, #v, "list size")
     for i = 1, #v do
-      check_value(problems, model, str_format("%s[%d]", path, i), shape.member.shape, v[i])
+      check_value(problems, model, str_format("%s[%d]", path, i), shape.member.shape, v[i], opts)
     end
   elseif t == "map" then
     local n = 0
@@ -181,27 +297,28 @@ function check_value(problems, model, path, shape_name, v)
       if type(k) ~= "string" then
         add(problems, kpath, "map keys must be strings")
       else
-        check_string(problems, kpath, model.shapes[shape.key.shape], k)
-        check_value(problems, model, kpath, shape.value.shape, x)
+        check_string(problems, kpath, model.shapes[shape.key.shape], k, opts)
+        check_value(problems, model, kpath, shape.value.shape, x, opts)
       end
     end
     check_range(problems, path, shape, n, "map size")
   elseif t == "string" then
-    check_string(problems, path, shape, v)
+    check_string(problems, path, shape, v, opts)
   elseif t ~= "boolean" and t ~= "timestamp" then
     check_range(problems, path, shape, v, "value")
   end
 end
 
 -- Problems of `params` against input structure `shape_name`, or nil.
-function _M.check(model, shape_name, params)
+-- `opts`: nil (a client's checks) or validate.SERVER.
+function _M.check(model, shape_name, params, opts)
   local problems = {}
   if shape_name == nil then
     if params ~= nil and next(params) ~= nil then
       add(problems, "", "this operation takes no parameters")
     end
   else
-    check_value(problems, model, "", shape_name, params or {})
+    check_value(problems, model, "", shape_name, params or {}, opts)
   end
   if #problems == 0 then return nil end
   return problems

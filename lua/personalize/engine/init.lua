@@ -141,35 +141,48 @@ local function status_of(model, code)
   return 400
 end
 
+-- Every answer is valid UTF-8: bytes that are not (raw input that reached
+-- a message or a stored field) become U+FFFD, so that botocore and the
+-- AWS CLI can always decode the answer.
+local utf8_clean = validate.utf8_clean
+
 local function json_error(rid, rest, status, code, message)
   local headers = { ["Content-Type"] = rest and "application/json" or "application/x-amz-json-1.1",
                     ["x-amzn-RequestId"] = rid }
   if rest then headers["x-amzn-ErrorType"] = code end
   return { status = status, headers = headers,
-           body = store.json.encode({ __type = code, message = message }) }
+           body = utf8_clean(store.json.encode({ __type = code, message = message })) }
 end
 
 local function xml_escape(s)
-  return (tostring(s):gsub("[<>&\"]", { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;" }))
+  return (utf8_clean(tostring(s)):gsub("[%z\1-\8\11\12\14-\31]", "\239\191\189")
+    :gsub("[<>&\"]", { ["<"] = "&lt;", [">"] = "&gt;", ["&"] = "&amp;", ['"'] = "&quot;" }))
 end
 
-local function s3_error(rid, status, code, message, method)
+-- `fields`: more elements of the error, { { name, value }, ... }
+local function s3_error(rid, status, code, message, method, fields)
   local headers = { ["x-amz-request-id"] = rid }
   if method == "HEAD" then return { status = status, headers = headers } end
   headers["Content-Type"] = "application/xml"
+  local extra = {}
+  for i, f in ipairs(fields or {}) do
+    extra[i] = fmt("<%s>%s</%s>", f[1], xml_escape(f[2]), f[1])
+  end
   return { status = status, headers = headers, body = fmt(
-    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>',
-    xml_escape(code), xml_escape(message), rid) }
+    '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>%s</Code><Message>%s</Message>%s<RequestId>%s</RequestId></Error>',
+    xml_escape(code), xml_escape(message), table.concat(extra), rid) }
 end
 
 -- Calls `handler` for operation `name` of `model` with the JSON `body`.
+-- The parameters are checked against the model as the service does
+-- (strictly: patterns match whole values, strings are valid UTF-8).
 function Engine:call(model, name, handler, body, rid, rest)
   local op = model.operations[name]
   local params, derr = json.decode(body)
   if type(params) ~= "table" then
     return json_error(rid, rest, 400, "SerializationException", "the request body is not a JSON object: " .. tostring(derr))
   end
-  local problems = validate.check(model, op.input, params)
+  local problems = validate.check(model, op.input, params, validate.SERVER)
   if problems then
     return json_error(rid, rest, 400, "InvalidInputException", validate.message(problems, name))
   end
@@ -179,25 +192,54 @@ function Engine:call(model, name, handler, body, rid, rest)
   end
   if op.name:find("^[CDUSTP]") and not op.name:find("^Describe") then self.store:save() end
   local out = op.output and json.encode(model, op.output, result) or "{}"
-  return { status = 200, body = out, headers = {
+  return { status = 200, body = utf8_clean(out), headers = {
     ["Content-Type"] = rest and "application/json" or "application/x-amz-json-1.1",
     ["x-amzn-RequestId"] = rid } }
 end
 
-function Engine:dispatch(req, rid)
+local SERVICES = { personalize = true, s3 = true, sts = true }
+
+-- The service an unverified request is for: its credential scope, else
+-- its shape (X-Amz-Target or a runtime/events path: a JSON service; a
+-- form body with Action=: STS; anything else S3).
+local function claimed_service(req)
   local service = auth.service_of(req)
-  local ctx, aerr = auth.verify(req, self.keys, self.now())
+  if service then return service end
+  local route = ROUTES[req.path]
+  if route and req.method == route.op.http.method then return "personalize", true end
+  local ctype = req.headers["content-type"] or ""
+  if req.method == "POST" and ctype:find("x-www-form-urlencoded", 1, true)
+      and (req.body or ""):find("Action=", 1, true) then
+    return "sts"
+  end
+  return "s3"
+end
+
+function Engine:dispatch(req, rid)
+  self.sts = self.sts or require("personalize.engine.sts").new { account_id = self.account_id, now = self.now }
+  local issuer = self.sts
+  local ctx, aerr = auth.verify(req, {
+    keys = self.keys, region = self.region, now = self.now(), services = SERVICES,
+    sessions = function(akid) return issuer:session(akid) end,
+  })
   if not ctx then
-    if service == "s3" then return s3_error(rid, aerr.status, aerr.code, aerr.message, req.method) end
-    return json_error(rid, not req.headers["x-amz-target"], aerr.status, aerr.code, aerr.message)
+    local service, rest = claimed_service(req)
+    if aerr.service and SERVICES[aerr.service] then service = aerr.service end
+    if service == "s3" then return s3_error(rid, aerr.status, aerr.code, aerr.message, req.method, aerr.fields) end
+    if service == "sts" then return require("personalize.engine.sts").error(rid, aerr.status, aerr.code, aerr.message) end
+    return json_error(rid, rest or (not req.headers["x-amz-target"] and ROUTES[req.path] ~= nil),
+      aerr.status, aerr.code, aerr.message)
   end
   ctx.request_id = rid
   if ctx.service == "s3" then
     return self.s3:handle(req, ctx)
   end
-  if ctx.service ~= "personalize" then
-    return json_error(rid, false, 400, "InvalidSignatureException",
-      fmt("credential scope service %q: personalize-local serves personalize and s3", ctx.service))
+  if req.body == nil and req.body_file then
+    local f = io.open(req.body_file, "rb")
+    if f then req.body = f:read("*a"); f:close() end
+  end
+  if ctx.service == "sts" then
+    return issuer:handle(req, ctx)
   end
   local target = req.headers["x-amz-target"]
   if target then
@@ -221,10 +263,6 @@ end
 function Engine:handle(req)
   local rid = self:request_id()
   self:tick()
-  if req.body == nil and req.body_file and auth.service_of(req) ~= "s3" then
-    local f = io.open(req.body_file, "rb")
-    if f then req.body = f:read("*a"); f:close() end
-  end
   local ok, res = pcall(self.dispatch, self, req, rid)
   if not ok then
     return json_error(rid, false, 500, "InternalFailure", "personalize-local: " .. tostring(res))

@@ -97,6 +97,8 @@ local ERRORS = {
     .. "or the upload may have been aborted or completed." },
   NotImplemented = { 501, "A header you provided implies functionality that is not implemented" },
   PreconditionFailed = { 412, "At least one of the pre-conditions you specified did not hold" },
+  SignatureDoesNotMatch = { 403, "The request signature we calculated does not match the signature you "
+    .. "provided. Check your key and signing method." },
 }
 _M.ERRORS = ERRORS
 
@@ -234,11 +236,25 @@ end
 ---------------------------------------------------------------------------
 -- XML
 
+-- The document element of an XML request body, or nil and why. S3's
+-- request bodies have no document type: a DOCTYPE (and with it every
+-- entity declaration, the way to an entity-expansion bomb) is refused
+-- before anything is expanded, as is anything expat cannot parse.
 local function parse_xml(text)
   lxp = lxp or require "lxp"
   local root = { children = {} }
   local stack = { root }
-  local parser = lxp.new {
+  local refused
+  local parser
+  parser = lxp.new {
+    StartDoctypeDecl = function(p)
+      refused = "a DOCTYPE is not allowed"
+      p:stop()
+    end,
+    EntityDecl = function(p)
+      refused = "entity declarations are not allowed"
+      p:stop()
+    end,
     StartElement = function(_, name)
       local node = { name = name:match("([^:]+)$"), children = {}, parts = {} }
       local top = stack[#stack]
@@ -254,9 +270,11 @@ local function parse_xml(text)
       node.text, node.parts = concat(node.parts), nil
     end,
   }
-  local ok, err = parser:parse(text)
-  if ok then ok, err = parser:parse() end
-  parser:close()
+  local pok, ok, err = pcall(parser.parse, parser, text)
+  if pok and ok and not refused then pok, ok, err = pcall(parser.parse, parser) end
+  pcall(parser.close, parser)
+  if refused then return nil, refused end
+  if not pok then return nil, "cannot parse the XML" end
   if not ok then return nil, err end
   return root.children[1]
 end
@@ -689,44 +707,145 @@ local function is_aws_chunked(h)
   return sha:sub(1, 10) == "STREAMING-" or (h["content-encoding"] or ""):find("aws-chunked", 1, true) ~= nil
 end
 
--- Decodes an aws-chunked body ("<hex>[;ext]\r\n<bytes>\r\n ... 0\r\n
--- [trailers]\r\n"); the chunk signatures are the authenticator's business.
-local function dechunk_string(s)
-  local out, pos = {}, 1
-  while true do
-    local size_hex, nxt = s:match("^(%x+)[^\r\n]*\r\n()", pos)
-    if not size_hex then return nil end
-    local n = tonumber(size_hex, 16)
-    if n == 0 then return concat(out) end
-    if nxt + n + 1 > #s or s:sub(nxt + n, nxt + n + 1) ~= "\r\n" then return nil end
-    out[#out + 1] = s:sub(nxt, nxt + n - 1)
-    pos = nxt + n + 2
-  end
+-- aws-chunked bodies: "<hex>[;chunk-signature=<sig>]\r\n<bytes>\r\n" ...
+-- "0[;chunk-signature=<sig>]\r\n" [trailer lines "name:value\r\n"] "\r\n".
+-- A reader gives line() (without its CRLF; nil past the end or for a
+-- line longer than MAX_LINE), copy(n, emit) (hands on n bytes, returns
+-- their SHA-256 hex, or nil when the body ends first) and done().
+local MAX_LINE = 8192
+local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+local function string_reader(s)
+  local pos = 1
+  return {
+    line = function()
+      local e = s:find("\r\n", pos, true)
+      if not e or e - pos > MAX_LINE then return nil end
+      local l = s:sub(pos, e - 1)
+      pos = e + 2
+      return l
+    end,
+    copy = function(n, emit)
+      if pos + n - 1 > #s then return nil end
+      local d = s:sub(pos, pos + n - 1)
+      pos = pos + n
+      emit(d)
+      return core.sha256_hex(d)
+    end,
+    done = function() return pos > #s end,
+  }
 end
 
-local function dechunk_file(src, dest)
-  local f = io_open(src, "rb")
-  if not f then return nil end
-  local o = io_open(dest, "wb")
-  if not o then f:close() return nil end
-  local good = false
-  while true do
-    local line = f:read("*l")
-    local n = line and tonumber(line:match("^(%x+)") or "", 16)
-    if not n then break end
-    if n == 0 then good = true break end
-    while n > 0 do
-      local piece = f:read(n < CHUNK and n or CHUNK)
-      if not piece or piece == "" then n = -1 break end
-      o:write(piece)
-      n = n - #piece
-    end
-    if n < 0 or f:read(2) ~= "\r\n" then break end
+local function file_reader(path, f)
+  local size = f:seek("end")
+  f:seek("set", 0)
+  local buf, base = "", 0          -- buf holds the file's bytes from offset base
+  local function fill()
+    local more = f:read(4096)
+    if not more then return false end
+    buf = buf .. more
+    return true
   end
+  return {
+    line = function()
+      while true do
+        local e = buf:find("\r\n", 1, true)
+        if e then
+          local l = buf:sub(1, e - 1)
+          buf, base = buf:sub(e + 2), base + e + 1
+          return l
+        end
+        if #buf > MAX_LINE or not fill() then return nil end
+      end
+    end,
+    copy = function(n, emit)
+      if base + n > size then return nil end
+      local hash = core.sha256_file(path, base, n)
+      local left = n
+      local take = buf:sub(1, left)
+      buf, left = buf:sub(#take + 1), left - #take
+      if #take > 0 then emit(take) end
+      while left > 0 do
+        local piece = f:read(left < CHUNK and left or CHUNK)
+        if not piece or piece == "" then return nil end
+        emit(piece)
+        left = left - #piece
+      end
+      base = base + n
+      return hash
+    end,
+    done = function() return base >= size end,
+  }
+end
+
+-- Decodes an aws-chunked body from `src`, handing the data to `emit`.
+-- With `ctx.signing_key` (a STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]
+-- request the authenticator verified) every chunk's signature must chain
+-- from the seed signature (the request's) and, with trailers, so must the
+-- trailer signature. Returns the decoded length, or nil and an S3 code.
+local function dechunk(src, emit, ctx)
+  local auth = ctx and ctx.signing_key and require "personalize.engine.auth"
+  local prev = auth and ctx.signature
+  local total = 0
+  while true do
+    local line = src.line()
+    local size_hex, ext = (line or ""):match("^(%x+)(.*)$")
+    if not size_hex or #size_hex > 15 then return nil, "IncompleteBody" end
+    local n = tonumber(size_hex, 16)
+    local hash = EMPTY_SHA256
+    if n > 0 then
+      hash = src.copy(n, emit)
+      if not hash or src.line() ~= "" then return nil, "IncompleteBody" end
+    end
+    if auth then
+      local sig = ext:match("^;chunk%-signature=(%x+)$")
+      if not sig or sig:lower() ~= auth.chunk_signature(ctx, prev, hash) then
+        return nil, "SignatureDoesNotMatch"
+      end
+      prev = sig:lower()
+    end
+    total = total + n
+    if n == 0 then break end
+  end
+  local trailers, trailer_sig = {}, nil
+  while not src.done() do
+    local line = src.line()
+    if line == nil then return nil, "IncompleteBody" end
+    if line == "" then break end
+    local name, value = line:match("^([^:]+):(.*)$")
+    if not name then return nil, "IncompleteBody" end
+    name = name:lower()
+    if name == "x-amz-trailer-signature" then
+      trailer_sig = value
+    else
+      trailers[#trailers + 1] = name .. ":" .. value .. "\n"
+    end
+  end
+  if auth and ctx.payload == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER" then
+    if not trailer_sig or trailer_sig:lower() ~= auth.trailer_signature(ctx, prev, concat(trailers)) then
+      return nil, "SignatureDoesNotMatch"
+    end
+  end
+  return total
+end
+
+local function dechunk_string(s, ctx)
+  local out = {}
+  local n, code = dechunk(string_reader(s), function(d) out[#out + 1] = d end, ctx)
+  if not n then return nil, code end
+  return concat(out)
+end
+
+local function dechunk_file(src, dest, ctx)
+  local f = io_open(src, "rb")
+  if not f then return nil, "IncompleteBody" end
+  local o = io_open(dest, "wb")
+  if not o then f:close() return nil, "InternalError" end
+  local n, code = dechunk(file_reader(src, f), function(d) o:write(d) end, ctx)
   f:close()
   o:close()
-  if not good then os_remove(dest) end
-  return good
+  if not n then os_remove(dest) end
+  return n, code
 end
 
 -- The x-amz-meta-* headers of a request, without the prefix.
@@ -994,11 +1113,14 @@ end
 local function upload_source(self, r)
   local req, h = r.req, r.headers
   local chunked = is_aws_chunked(h)
+  local declared = tonumber(h["x-amz-decoded-content-length"] or "")
   if req.body ~= nil or not req.body_file then
     local data = req.body or ""
     if chunked then
-      data = dechunk_string(data)
-      if not data then return nil, "IncompleteBody" end
+      local code
+      data, code = dechunk_string(data, r.ctx)
+      if not data then return nil, code end
+      if declared and declared ~= #data then return nil, "IncompleteBody" end
     end
     return { data = data }
   end
@@ -1009,7 +1131,9 @@ local function upload_source(self, r)
     return { files = { req.body_file } }
   end
   local tmp = self:bucket_dir(r.bucket) .. "/data/chunked." .. unique_id()
-  if not dechunk_file(req.body_file, tmp) then return nil, "IncompleteBody" end
+  local n, code = dechunk_file(req.body_file, tmp, r.ctx)
+  if not n then return nil, code end
+  if declared and declared ~= n then os_remove(tmp) return nil, "IncompleteBody" end
   return { files = { tmp }, cleanup = tmp }
 end
 
@@ -1414,6 +1538,15 @@ local function route(self, req, ctx)
   if not name then
     return error_response(r, "NotImplemented", "personalize-local does not implement " .. tostring(missing))
   end
+  -- Content-MD5, when sent, must match the body (PutObject and UploadPart
+  -- check it while they store the data).
+  if headers["content-md5"] and name ~= "PutObject" and name ~= "UploadPart" then
+    local md5 = content_md5(headers)
+    if not md5 then return error_response(r, "InvalidDigest") end
+    local text = body_text(r)
+    if text == nil then return error_response(r, "EntityTooLarge") end
+    if md5 ~= base64_encode(core.md5(text)) then return error_response(r, "BadDigest") end
+  end
   local res, code, message, fields = ops[name](self, r)
   if not res then return error_response(r, code, message, fields) end
   return res
@@ -1425,7 +1558,7 @@ function Store:handle(req, ctx)
   local ok, res = pcall(route, self, req or {}, ctx)
   if not ok then
     res = error_response({ method = req and req.method, ctx = ctx }, "InternalError",
-      "personalize-local's S3 failed: " .. tostring(res))
+      "personalize-local's S3 failed: " .. tostring(res):gsub("^[^\n]-%.lua:%d+: ", ""))
   end
   res.headers = res.headers or {}
   res.headers["x-amz-request-id"] = ctx.request_id

@@ -4,6 +4,9 @@
 --
 --   local t = engine_transport.new(dir, { region = ..., timings = ... })
 --   local status, headers, body = t:send{ method, url, headers, body }
+--   -- or nil, "EndpointConnectionError", message when DIR cannot be
+--   -- opened (unusable, or held by another process): the client's call
+--   -- returns nil, err like any endpoint that cannot be reached
 --
 -- Every client of the process that names the same DIR shares one engine
 -- (the engine locks its directory against other processes).
@@ -15,17 +18,18 @@ local _M = {}
 
 local engines = {}
 
--- The engine for `dir`, opened on first use; raises when it cannot open
--- (another process holds the directory, or it is unusable).
+-- The engine for `dir`, opened on first use; nil and a message when it
+-- cannot open (another process holds the directory, or it is unusable).
 function _M.engine(dir, opts)
   local eng = engines[dir]
   if eng then return eng end
-  local err
-  eng, err = require("personalize.engine").open {
+  local ok, err
+  ok, eng, err = pcall(require("personalize.engine").open, {
     dir = dir, region = opts and opts.region, timings = opts and opts.local_timings,
     credentials = opts and opts.local_credentials,
-  }
-  if not eng then error(err, 3) end
+  })
+  if not ok then eng, err = nil, eng end
+  if not eng then return nil, tostring(err) end
   engines[dir] = eng
   return eng
 end
@@ -69,7 +73,8 @@ function _M.new(dir, opts)
 end
 
 function Transport:send(req)
-  local eng = _M.engine(self.dir, self.opts)
+  local eng, err = _M.engine(self.dir, self.opts)
+  if not eng then return nil, "EndpointConnectionError", err end
   local rest = req.url:match("^%a[%w+.-]*://[^/]*(.*)$") or "/"
   local path, query = rest:match("^([^?]*)%??(.*)$")
   local headers = {}
@@ -84,8 +89,8 @@ function Transport:send(req)
   if body == nil and res.body_file then
     if req.response_file then
       local src = assert(io.open(res.body_file, "rb"))
-      local dst, err = io.open(req.response_file, "wb")
-      if not dst then src:close(); return nil, "HTTPClientError", err end
+      local dst, oerr = io.open(req.response_file, "wb")
+      if not dst then src:close(); return nil, "HTTPClientError", oerr end
       while true do
         local chunk = src:read(1048576)
         if not chunk then break end
