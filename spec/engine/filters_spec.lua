@@ -49,6 +49,32 @@ describe("filter expressions", function()
     assert.matches("CurrentUser", e)
   end)
 
+  -- AWS's POC workshop creates and uses 'Interactions.event_type IN ("watch")'
+  -- (amazon-personalize-samples,
+  -- next_steps/workshops/POC_in_a_box/completed/04_Deploying_Campaigns_and_Filters.ipynb).
+  it("take field names in any case, matched against the schema ignoring case", function()
+    local ast = assert(filter_expression.parse('EXCLUDE ItemID WHERE Interactions.event_type IN ($EVENT_TYPE)'))
+    assert.equal("EVENT_TYPE", ast[1].conditions[1].field)
+    local _, problem = filter_expression.parse('EXCLUDE ItemID WHERE Interactions.item_id IN ("x")')
+    assert.matches("Interactions conditions must be Interactions.EVENT_TYPE IN", problem, 1, true)
+    local fields = { ITEMS = { ITEM_ID = true, GENRES = true } }
+    local function fields_of(dtype) return fields[dtype] end
+    assert.is_true(filter_expression.check_fields(assert(filter_expression.parse(
+      'INCLUDE ItemID WHERE Items.genres IN ("Drama")')), fields_of))
+    _, problem = filter_expression.check_fields(assert(filter_expression.parse(
+      'INCLUDE ItemID WHERE Items.genre IN ("Drama")')), fields_of)
+    assert.matches("the Items dataset's schema has no field genre", problem, 1, true)
+  end)
+
+  it("say whether they read the request's user", function()
+    local function needs(text) return filter_expression.needs_user(assert(filter_expression.parse(text))) end
+    assert.is_true(needs('EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ("watch")'))
+    assert.is_true(needs('INCLUDE ItemID WHERE Users.AGE > 18'))
+    assert.is_true(needs('INCLUDE ItemID WHERE Items.PRICE < 10 IF CurrentUser.AGE < 18'))
+    assert.is_false(needs('INCLUDE ItemID WHERE Items.GENRES IN ("Drama")'))
+    assert.is_false(needs('EXCLUDE UserID WHERE Interactions.EVENT_TYPE IN ("watch")'))
+  end)
+
   it("read filterValues as a quoted, comma-separated list", function()
     assert.same({ "Comedy", "Drama" }, filters.values('"Comedy","Drama"'))
     assert.same({ 'a "b"', "10" }, filters.values('"a \\"b\\"", 10'))

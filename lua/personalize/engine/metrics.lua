@@ -106,9 +106,9 @@ end
 -- records {'coverage', 'hits_at_1_percent', 'recall_at_1_percent'} for
 -- both). For each item some test user holds out, the segment is the top 1%
 -- of all users (at least one) the recipe's segment_item (or segment) gives
--- for the item; hits are the held-out
--- users of the item inside it, recall those hits over min(their number,
--- the segment's size); both are averaged over the items (the smallest ids
+-- for the item; hits are the held-out users of the item inside it, recall
+-- those hits over min(their number, the segment's size) (as the notebook
+-- computes them); both are averaged over the items (the smallest ids
 -- first), at most MAX_SEGMENT_ITEMS of them and fewer for many users, so
 -- that items x users stays near SEGMENT_WORK (each segment ranks every
 -- user): 1000 items for MovieLens' 610 users, 123 for 25M's 162,541.
