@@ -20,7 +20,10 @@
 -- on one line (a quoted value holding a line break is refused), UTF-8 text
 -- (Latin-1 and other non-UTF-8 bytes are refused with their line), LF or
 -- CRLF line ends, an optional UTF-8 BOM and final newline. Empty lines are
--- skipped. These file-level problems fail the file.
+-- skipped. These file-level problems fail the file. (AWS's segmentation
+-- sample strips line breaks from item descriptions before importing them:
+-- amazon-personalize-samples,
+-- next_steps/core_use_cases/user_segmentation/user_segmentation_example.ipynb.)
 --
 -- Rows: a row whose values do not fit the schema (a value of the wrong
 -- type or out of range, an empty non-nullable value, a wrong number of
