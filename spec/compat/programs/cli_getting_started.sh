@@ -1,0 +1,83 @@
+#!/bin/sh
+# The developer guide's "Getting started (AWS CLI)", command by command:
+# bucket, policy and upload with `aws s3`, then dataset group, schema,
+# dataset, import job, solution, solution version, metrics, campaign and
+# recommendations with `aws personalize` / `aws personalize-runtime`; each
+# resource is described until ACTIVE, as the guide asks before the next
+# step (its "wait" between commands is a describe loop here, 0.6 s apart).
+# The last line is `COMPAT-RESULT {...}` like the Python programs'.
+set -u
+cd "${COMPAT_WORKDIR:-.}"
+step=""
+fail() {
+  printf 'COMPAT-RESULT {"ok": false, "operation": "%s", "code": "CLI", "message": "%s"}\n' "$step" "$1"
+  exit 1
+}
+run() { # run STEP aws-args... : prints stdout, fails the program on a non-zero exit
+  step=$1; shift
+  out=$(aws --output text "$@" 2>err.txt) || fail "$(tr '\n"' '  ' <err.txt | cut -c1-300)"
+  printf '%s\n' "$out"
+}
+wait_active() { # wait_active STEP describe-command --arn-option ARN QUERY
+  s=$1; shift
+  i=0
+  while [ $i -lt 300 ]; do
+    status=$(run "$s" personalize "$@") || exit 1
+    case $status in ACTIVE) return 0 ;; *FAILED) fail "$s ended $status" ;; esac
+    sleep 0.6; i=$((i + 1))
+  done
+  fail "$s did not become ACTIVE"
+}
+
+python3 -c "
+import sys; sys.path.insert(0, '$(dirname "$0")')
+import compat
+m, r = compat.movielens(seed=61)
+compat.write_frame('movie-ratings.csv', [{'USER_ID': x['userId'], 'ITEM_ID': x['movieId'], 'TIMESTAMP': x['timestamp']} for x in r if x['rating'] > 3.5], ['USER_ID', 'ITEM_ID', 'TIMESTAMP'])
+" || fail "data"
+
+bucket=123456789012-us-east-1-personalize-cli
+cat > policy.json <<JSON
+{"Version": "2012-10-17", "Id": "PersonalizeS3BucketAccessPolicy",
+ "Statement": [{"Sid": "PersonalizeS3BucketAccessPolicy", "Effect": "Allow",
+   "Principal": {"Service": "personalize.amazonaws.com"}, "Action": ["s3:GetObject", "s3:ListBucket"],
+   "Resource": ["arn:aws:s3:::$bucket", "arn:aws:s3:::$bucket/*"]}]}
+JSON
+cat > MovieRatingSchema.json <<JSON
+{"type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
+ "fields": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "type": "string"},
+            {"name": "TIMESTAMP", "type": "long"}],
+ "version": "1.0"}
+JSON
+run s3.mb s3 mb "s3://$bucket" >/dev/null || exit 1
+run s3api.put-bucket-policy s3api put-bucket-policy --bucket "$bucket" --policy file://policy.json || exit 1
+run s3.cp s3 cp movie-ratings.csv "s3://$bucket/movie-ratings.csv" >/dev/null || exit 1
+
+dsg=$(run create-dataset-group personalize create-dataset-group --name MovieRatingDatasetGroup \
+  --query datasetGroupArn) || exit 1
+wait_active describe-dataset-group describe-dataset-group --dataset-group-arn "$dsg" --query datasetGroup.status || exit 1
+schema=$(run create-schema personalize create-schema --name MovieRatingSchema \
+  --schema file://MovieRatingSchema.json --query schemaArn) || exit 1
+dataset=$(run create-dataset personalize create-dataset --name MovieRatingDataset --dataset-group-arn "$dsg" \
+  --dataset-type Interactions --schema-arn "$schema" --query datasetArn) || exit 1
+job=$(run create-dataset-import-job personalize create-dataset-import-job --job-name MovieRatingImportJob \
+  --dataset-arn "$dataset" --data-source "dataLocation=s3://$bucket/movie-ratings.csv" \
+  --role-arn arn:aws:iam::123456789012:role/PersonalizeCompatRole --query datasetImportJobArn) || exit 1
+wait_active describe-dataset-import-job describe-dataset-import-job --dataset-import-job-arn "$job" \
+  --query datasetImportJob.status || exit 1
+run list-recipes personalize list-recipes --query 'recipes[].recipeArn' >/dev/null || exit 1
+solution=$(run create-solution personalize create-solution --name MovieSolution --dataset-group-arn "$dsg" \
+  --recipe-arn arn:aws:personalize:::recipe/aws-user-personalization --query solutionArn) || exit 1
+version=$(run create-solution-version personalize create-solution-version --solution-arn "$solution" \
+  --query solutionVersionArn) || exit 1
+wait_active describe-solution-version describe-solution-version --solution-version-arn "$version" \
+  --query solutionVersion.status || exit 1
+run get-solution-metrics personalize get-solution-metrics --solution-version-arn "$version" >/dev/null || exit 1
+campaign=$(run create-campaign personalize create-campaign --name MovieRecommendationCampaign \
+  --solution-version-arn "$version" --min-provisioned-tps 1 --query campaignArn) || exit 1
+wait_active describe-campaign describe-campaign --campaign-arn "$campaign" --query campaign.status || exit 1
+items=$(run get-recommendations personalize-runtime get-recommendations --campaign-arn "$campaign" \
+  --user-id 12 --query 'itemList[].itemId') || exit 1
+[ -n "$items" ] || fail "no recommendations"
+echo "$items"
+echo 'COMPAT-RESULT {"ok": true}'
