@@ -9,7 +9,6 @@
 -- signature calculation." S3 adds ("Signature Calculations for the
 -- Authorization Header"): "If the Content-Type header is present in the
 -- request, you must add it to the CanonicalHeaders list."
-local socket = require "socket"
 local cjson = require "cjson"
 local core = require "personalize.core"
 local sigv4 = require "personalize.sigv4"
@@ -19,75 +18,9 @@ local engine_server = require "support.engine_server"
 
 local EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
--- A raw HTTP/1.1 exchange: status, headers (lowercase), body.
-local function http(port, method, target, headers, body)
-  local c = socket.tcp()
-  c:settimeout(30)
-  assert(c:connect("127.0.0.1", port))
-  local lines = { ("%s %s HTTP/1.1"):format(method, target), "Connection: close" }
-  local has_host = false
-  for _, h in ipairs(headers or {}) do
-    lines[#lines + 1] = h[1] .. ": " .. h[2]
-    if h[1]:lower() == "host" then has_host = true end
-  end
-  if not has_host then lines[#lines + 1] = "Host: 127.0.0.1:" .. port end
-  lines[#lines + 1] = "Content-Length: " .. #(body or "")
-  assert(c:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (body or "")))
-  local status = tonumber(assert(c:receive("*l")):match("^HTTP/1%.%d (%d+)"))
-  local h = {}
-  while true do
-    local l = assert(c:receive("*l"))
-    if l == "" then break end
-    local k, v = l:match("^([^:]+):%s*(.*)$")
-    h[k:lower()] = v
-  end
-  local data = ""
-  if method ~= "HEAD" then
-    data = h["content-length"] and c:receive(tonumber(h["content-length"])) or c:receive("*a")
-  end
-  c:close()
-  return status, h, data or ""
-end
-
-local function xml(body, name)
-  local n = name:gsub("%-", "%%-")
-  return body:match("<" .. n .. ">(.-)</" .. n .. ">")
-end
-
--- Signs with our signer over exactly `signed` (a table of headers), then
--- returns the header list to send: the signed ones, Authorization and
--- `extra` ({ {name, value} }) added afterwards.
-local function signed_request(server, o)
-  local url = server.endpoint .. o.path .. (o.query and ("?" .. o.query) or "")
-  local h = sigv4.sign {
-    method = o.method, url = url, headers = o.signed or {}, body = o.sign_body or o.body or "",
-    payload = o.payload, region = o.region or server.region, service = o.service or "personalize",
-    credentials = o.credentials or { access_key_id = server.access_key_id,
-                                     secret_access_key = server.secret_access_key },
-    time = o.time, normalize_path = o.service ~= "s3", double_encode = o.service ~= "s3",
-  }
-  local list = {}
-  for k, v in pairs(h) do list[#list + 1] = { k, v } end
-  for _, e in ipairs(o.extra or {}) do list[#list + 1] = e end
-  return list
-end
-
-local function send(server, o)
-  return http(server.port, o.method, o.path .. (o.query and ("?" .. o.query) or ""),
-    signed_request(server, o), o.body)
-end
-
-local function personalize_call(server, target, params, o)
-  o = o or {}
-  local body = cjson.encode(params or {})
-  local signed = o.signed or { ["Content-Type"] = "application/x-amz-json-1.1",
-                               ["X-Amz-Target"] = "AmazonPersonalize." .. target }
-  local extra = o.extra
-  local status, _, data = send(server, { method = "POST", path = "/", signed = signed, body = body,
-    region = o.region, service = o.service, time = o.time, extra = extra })
-  local ok, doc = pcall(cjson.decode, data)
-  return status, ok and doc or data
-end
+local raw = require "support.raw_request"
+local http, xml, signed_request, send = raw.http, raw.xml, raw.signed_request, raw.send
+local personalize_call = raw.personalize_call
 
 local function s3_put(server, path, body, o)
   o = o or {}
