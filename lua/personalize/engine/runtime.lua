@@ -256,14 +256,13 @@ function handlers.GetRecommendations(eng, params)
     if not promo_keep then return err(code, msg) end
     local share = math.floor(n * (tonumber(promo.percentPromotedItems) or 0) / 100 + 0.5)
     if share > 0 then
-      local both = promo_keep
-      if request.keep then
-        local main = request.keep
-        both = function(id) return main(id) and promo_keep(id) end
-      end
+      -- Promoted items meet the promotion's filter only; the request's
+      -- filter shapes the rest ("the remaining recommended items would
+      -- continue to be relevant recommendations based on your recipe and
+      -- any request filters": Promoting items in real-time recommendations).
       local preq = {}
       for k, v in pairs(request) do preq[k] = v end
-      preq.keep, preq.numResults = both, share
+      preq.keep, preq.numResults = promo_keep, share
       local recs, why = training.recommend(holder.recipeArn, model, preq)
       if not recs then return err("InvalidInputException", why) end
       for i = 1, math.min(share, #recs) do
