@@ -4,7 +4,9 @@
  *   core.write_file(path, data) -> true | nil, msg
  *       atomic replace: a temporary file in the same directory is written,
  *       fsync'd and renamed over `path`, then the directory is fsync'd.
- *       A crash at any moment leaves either the old or the new content.
+ *       A crash at any moment leaves either the old or the new content,
+ *       and at most a temporary file named "<path>.tmp.XXXXXX" (six
+ *       characters of [A-Za-z0-9]) that the engine removes when it opens.
  *   core.append_file(path, data) -> true | nil, msg
  *       appends all of `data` and fsyncs before returning (created 0644).
  *   core.mkdir(path) -> true | nil, msg       like mkdir -p (0755)
@@ -97,17 +99,39 @@ static int sync_parent(const char *path)
 	return rc;
 }
 
-/* "<path>.tmp.<pid>.<n>": unique in this process, beside its target */
-static int temp_name(char *tmp, size_t size, const char *path)
+/*
+ * Creates and opens (O_EXCL, close-on-exec, 0644) a fresh temporary file
+ * "<path>.tmp.XXXXXX" beside `path`, its name written to `tmp`. mkostemp
+ * picks the six characters ([A-Za-z0-9]) and retries on a clash, so
+ * threads and processes writing the same path never share a temporary
+ * file, and nothing here keeps state between calls. Returns the fd, or -1
+ * with errno set and tmp[0] == '\0'.
+ */
+static int open_temp(char *tmp, size_t size, const char *path)
 {
-	static unsigned long counter;
+	int fd;
 
-	if (snprintf(tmp, size, "%s.tmp.%ld.%lu", path, (long)getpid(), ++counter)
-	    >= (int)size) {
+	if (snprintf(tmp, size, "%s.tmp.XXXXXX", path) >= (int)size) {
+		tmp[0] = '\0';
 		errno = ENAMETOOLONG;
 		return -1;
 	}
-	return 0;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		tmp[0] = '\0';
+		return -1;
+	}
+	/* mkostemp creates 0600; the engine's files are 0644 like before */
+	if (fchmod(fd, 0644) != 0) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmp);
+		tmp[0] = '\0';
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 static int fs_write_file(lua_State *L)
@@ -118,11 +142,9 @@ static int fs_write_file(lua_State *L)
 	char tmp[PATH_MAX];
 	int fd;
 
-	if (temp_name(tmp, sizeof tmp, path) != 0)
-		return fail(L, "cannot write", path);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	fd = open_temp(tmp, sizeof tmp, path);
 	if (fd < 0)
-		return fail(L, "cannot create", tmp);
+		return fail(L, "cannot create a temporary file for", path);
 	if (write_all(fd, data, n) != 0 || fsync(fd) != 0) {
 		int e = errno;
 
@@ -198,7 +220,7 @@ static int fs_copy_files(lua_State *L)
 	unsigned char digest[EVP_MAX_MD_SIZE];
 	char hex[2 * EVP_MAX_MD_SIZE];
 	unsigned int dlen = 0;
-	const char *what = "cannot write", *where = tmp;
+	const char *what = "cannot write", *where;
 	unsigned char *chunk;
 	EVP_MD_CTX *md = NULL;
 	long long size = 0;
@@ -215,8 +237,7 @@ static int fs_copy_files(lua_State *L)
 	}
 	/* the GC owns the buffer, so nothing leaks if a later call raises */
 	chunk = lua_newuserdata(L, COPY_CHUNK);
-	if (temp_name(tmp, sizeof tmp, dest) != 0)
-		return fail(L, "cannot write", dest);
+	tmp[0] = '\0';
 	/* from here on every exit goes through `done`, freeing `md` */
 	md = EVP_MD_CTX_new();
 	if (!md || !EVP_DigestInit_ex(md, EVP_md5(), NULL)) {
@@ -225,9 +246,10 @@ static int fs_copy_files(lua_State *L)
 		where = dest;
 		goto done;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	fd = open_temp(tmp, sizeof tmp, dest);
 	if (fd < 0) {
-		what = "cannot create";
+		what = "cannot create a temporary file for";
+		where = dest;
 		goto done;
 	}
 	for (i = 1; i <= nsrc; i++) {

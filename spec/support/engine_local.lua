@@ -15,8 +15,8 @@
 --   env.close()                             -- release the engine and remove the directory
 --
 -- The same env runs over HTTP against bin/personalize-local (nginx) with
--- new{ backend = "server" }: lifecycle timings are zero there, so every
--- request first completes what is due and settle() has nothing to do;
+-- new{ backend = "server" }: lifecycle timings are zero there, jobs run in
+-- the server's threads and settle() waits until none is left;
 -- advance() and env.engine exist in-process only (env.in_process).
 -- backends() lists "in-process", then "server" where nginx is installed
 -- (under CI=true a missing nginx is an error).
@@ -84,7 +84,23 @@ local function server_env(opts)
   env.events = client.new("personalize-events", copts)
   env.s3 = client.new("s3", copts)
   function env.advance() error("env.advance: the server's clock cannot be moved", 2) end
-  function env.settle() end
+  -- Waits until no lifecycle step or job is left (the health path's "pending").
+  function env.settle()
+    local socket = require "socket"
+    for _ = 1, 1200 do
+      local c = socket.tcp()
+      c:settimeout(5)
+      local text
+      if c:connect("127.0.0.1", server.port) then
+        c:send(("GET /_personalize_local/health HTTP/1.0\r\nHost: 127.0.0.1:%d\r\n\r\n"):format(server.port))
+        text = c:receive("*a")
+      end
+      c:close()
+      if text and text:find('"pending":0', 1, true) then return end
+      socket.sleep(0.05)
+    end
+    error("env.settle: the server's jobs did not finish within 60 s", 2)
+  end
   function env.reopen() server.restart() end
   function env.close() server.stop() end
   return env

@@ -10,7 +10,13 @@
 --     headers = { ["x-amz-target"] = ..., authorization = ..., ... }, body = "..." }
 --   -- res = { status = 200, headers = { ... }, body = "...", body_file = nil }
 --   local delay = eng:tick()     -- due background work; seconds to the next
+--   eng:pending()                -- resources with a step due or a job running
 --   eng:close()
+--
+-- Jobs (imports, training, batch jobs, ...) run through opts.runner (see
+-- personalize.engine.job_runner; nginx runs them in worker threads), by
+-- default inline in tick(). open() resumes or fails the jobs a crash
+-- interrupted and removes the temporary files it left.
 --
 -- Header names in requests are lowercase. Every request must be signed
 -- with SigV4 by one of the accepted key pairs: opts.credentials, else
@@ -28,6 +34,7 @@ local validate = require "personalize.validate"
 local ini = require "personalize.ini"
 local auth = require "personalize.engine.auth"
 local store = require "personalize.engine.store"
+local job_runner = require "personalize.engine.job_runner"
 local resources = require "personalize.engine.resources"
 local runtime = require "personalize.engine.runtime"
 local schema = require "personalize.schema"
@@ -106,11 +113,16 @@ function _M.open(opts)
     models = {},          -- trained models by solution version / recommender ARN
     cache = {},           -- dataset rows by dataset ARN
     requests = 0,
+    runner = opts.runner or job_runner.inline(),
   }, Engine)
   self.s3 = require("personalize.engine.s3").new {
     dir = dir .. "/s3", region = self.region, account_id = self.account_id, now = self.now }
   self.check_schema = function(text, dataset_type, domain)
     return schema.check(text, dataset_type, domain)
+  end
+  if resources.recover(self) > 0 then
+    local sok, serr = pcall(st.save, st)
+    if not sok then lock:unlock(); return nil, tostring(serr) end
   end
   return self
 end
@@ -123,6 +135,16 @@ function Engine:request_id()
   self.requests = self.requests + 1
   local h = core.sha256_hex(self.salt .. self.requests)
   return fmt("%s-%s-%s-%s-%s", h:sub(1, 8), h:sub(9, 12), h:sub(13, 16), h:sub(17, 20), h:sub(21, 32))
+end
+
+-- How many resources have lifecycle work still to do (a step due or a
+-- job running).
+function Engine:pending()
+  local n = 0
+  for _, r in pairs(self.store.resources) do
+    if r._due or r._job then n = n + 1 end
+  end
+  return n
 end
 
 -- Runs due lifecycle work; returns seconds until more is due, or nil.

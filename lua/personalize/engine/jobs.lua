@@ -9,12 +9,21 @@
 --   jobs.batch_inference(eng, job) JSON Lines in S3 -> recommendations in S3
 --   jobs.batch_segment(eng, job)   JSON Lines in S3 -> user segments in S3
 --
--- Each returns true, or false and the failureReason the API shows.
+-- Each returns true, or false and the failureReason the API shows. They
+-- run off the request path (personalize.engine.job_runner) on a read-only
+-- view of the engine: `eng.store.resources` holds copies of the records
+-- the job reads, `eng.cache` and `eng.models` are the job's own, and what
+-- a job changes in its records is copied back when it is done. Each can
+-- run again from its inputs after a crash: outputs are replaced whole,
+-- and an incremental import or a deletion that already landed is seen in
+-- data.json and not applied twice.
 -- Stored data: datasets/<id>/data.json holds the imported rows by column
 -- (replaced atomically: a failed import keeps the previous data) and
 -- datasets/<id>/events.jsonl the records sent one by one (put_events,
--- put_items, ...), appended durably. In memory a dataset's rows are the
--- imported ones then the journal's; a record sent one by one is appended
+-- put_items, ...), appended durably. data.json's "@journal_skip" counts
+-- the journal's first lines already folded into it (by a data deletion),
+-- "@import" names the last import job it holds. In memory a dataset's
+-- rows are the imported ones then the journal's; a record sent one by one is appended
 -- to them, so the per-user index of interactions (jobs.interaction_index)
 -- catches up with the new rows only. Models remember how many journal
 -- rows their training saw (_journal_mark), which tells live events apart.
@@ -78,7 +87,7 @@ end
 local function decode_columns(doc)
   local data = { n = doc.n or 0 }
   for k, col in pairs(doc) do
-    if k ~= "n" then
+    if k ~= "n" and k:sub(1, 1) ~= "@" then
       local c = {}
       for i = 1, data.n do
         local v = col[i]
@@ -93,8 +102,10 @@ end
 local function data_path(ds) return "datasets/" .. ds._id .. "/data.json" end
 local function events_path(ds) return "datasets/" .. ds._id .. "/events.jsonl" end
 
--- Rows before the journal's in a table dataset_data returned.
+-- Rows before the journal's in a table dataset_data returned, and the
+-- journal lines it holds (counted from the file's first).
 local bulk_rows = setmetatable({}, { __mode = "k" })
+local journal_lines = setmetatable({}, { __mode = "k" })
 
 -- Adds a decoded journal record as the next row of `data`.
 local function add_row(data, row)
@@ -122,21 +133,35 @@ function _M.append_record(eng, ds, row)
   return true
 end
 
+-- The imported rows of `ds` and data.json's "@" members.
 local function bulk_data(eng, ds)
   local doc = eng.store:read_json(data_path(ds))
-  return doc and decode_columns(doc) or { n = 0 }
+  local meta = {}
+  if not doc then return { n = 0 }, meta end
+  for k, v in pairs(doc) do
+    if k:sub(1, 1) == "@" then meta[k] = v end
+  end
+  return decode_columns(doc), meta
+end
+
+local function write_bulk(eng, ds, data, meta)
+  local doc = encode_columns(data)
+  for k, v in pairs(meta) do doc[k] = v end
+  return eng.store:write_json(data_path(ds), doc)
 end
 
 -- All rows of dataset `ds`: imported ones, then those sent one by one.
 function _M.dataset_data(eng, ds)
   local cached = eng.cache[ds.datasetArn]
   if cached then return cached end
-  local data = bulk_data(eng, ds)
+  local data, meta = bulk_data(eng, ds)
   bulk_rows[data] = data.n
-  for _, line in ipairs(eng.store:read_lines(events_path(ds))) do
-    local ok, row = pcall(cjson.decode, line)
+  local lines = eng.store:read_lines(events_path(ds))
+  for i = (tonumber(meta["@journal_skip"]) or 0) + 1, #lines do
+    local ok, row = pcall(cjson.decode, lines[i])
     if ok and type(row) == "table" then add_row(data, row) end
   end
+  journal_lines[data] = #lines
   eng.cache[ds.datasetArn] = data
   return data
 end
@@ -227,10 +252,13 @@ function _M.import(eng, job)
     if not part then return false, perr end
     data = data and import.append(data, part) or part
   end
+  local bulk, meta = bulk_data(eng, ds)
+  if meta["@import"] == job.datasetImportJobArn then return true end   -- landed before a restart
   if job.importMode == "INCREMENTAL" then
-    data = import.append(bulk_data(eng, ds), data)
+    data = import.append(bulk, data)
   end
-  local ok, werr = eng.store:write_json(data_path(ds), encode_columns(data))
+  meta["@import"] = job.datasetImportJobArn
+  local ok, werr = write_bulk(eng, ds, data, meta)
   if not ok then return false, "cannot store the imported data: " .. tostring(werr) end
   eng.cache[ds.datasetArn] = nil
   return true
@@ -309,10 +337,13 @@ function _M.delete_data(eng, job)
           for k, col in pairs(data) do if k ~= "n" then kept[k][kept.n] = col[i] end end
         end
       end
-      local ok, werr = eng.store:write_json(data_path(ds), encode_columns(kept))
+      -- The journal's lines read are folded in; later ones (sent while
+      -- the job ran) stay.
+      local _, meta = bulk_data(eng, ds)
+      meta["@journal_skip"] = journal_lines[data] or 0
+      local ok, werr = write_bulk(eng, ds, kept, meta)
       if not ok then return false, "cannot store the remaining data: " .. tostring(werr) end
-      eng.store:remove(events_path(ds))
-      -- A new journal: models' marks into the old one no longer apply.
+      -- A new journal start: models' marks into the old one no longer apply.
       ds._journal_gen = (ds._journal_gen or 0) + 1
       eng.cache[ds.datasetArn] = nil
     end

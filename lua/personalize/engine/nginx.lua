@@ -9,13 +9,21 @@
 --   content_by_lua_block { require("personalize.engine.nginx").health() }
 --
 -- init_worker opens the engine and starts a timer that runs eng:tick()
--- at the delay it returns (clamped to MIN_TICK..MAX_TICK). serve() reads
+-- at the delay it returns (clamped to MIN_TICK..MAX_TICK). The worker only
+-- answers requests and supervises jobs: tick hands each due job to the
+-- runner, which runs personalize.engine.job_runner.run in the thread pool
+-- POOL (at most JOB_THREADS at once, from a light thread waiting on
+-- ngx.run_worker_thread) and applies its result to the state when it
+-- returns. A JSON API request (control plane, runtime, events) whose
+-- Content-Length is above MAX_JSON_BODY, or that has no Content-Length,
+-- is refused before its body is read; S3 bodies stream. serve() reads
 -- the body (in memory, or the file nginx spooled it to: body_file),
 -- passes the raw path, query and lowercased headers (repeated headers
 -- joined with ","), and writes the status, headers and body, streaming a
 -- body_file in chunks. A Lua error anywhere is logged and answered with
 -- 500 {"__type":"InternalFailure"}; the worker never dies of it. health()
--- answers 200 when the engine is open, else 503 with the reason.
+-- answers 200 when the engine is open ("pending": resources with lifecycle
+-- work still to do, running jobs included), else 503 with the reason.
 local pcall, xpcall, pairs, type, tostring, tonumber = pcall, xpcall, pairs, type, tostring, tonumber
 local io_open = io.open
 local concat = table.concat
@@ -25,6 +33,13 @@ local traceback = debug.traceback
 
 local _M = {}
 
+_M.POOL = "personalize_jobs"
+_M.JOB_THREADS = 2
+-- The largest JSON request body: Personalize's largest valid requests
+-- (put_items / put_users with 10 records, CreateSchema) are a few hundred
+-- KB; 1 MiB is also nginx's client_body_buffer_size, so an accepted JSON
+-- body is never spooled to disk and decodes in milliseconds.
+_M.MAX_JSON_BODY = 1048576
 _M.MIN_TICK = 0.05
 _M.MAX_TICK = 0.5
 _M.CHUNK = 65536           -- bytes per ngx.print of a streamed body_file
@@ -47,6 +62,34 @@ local function json_string(s)
   return '"' .. tostring(s):gsub('[%c"\\]', function(c)
     return ESCAPES[c] or fmt("\\u%04x", c:byte())
   end) .. '"'
+end
+
+-- The engine's runner (see personalize.engine.job_runner): each job in
+-- a light thread that waits for it in the POOL thread pool.
+local function thread_runner(slots)
+  local running = 0
+  local runner = {}
+  function runner.busy() return running >= slots end
+  function runner.start(_, spec, done)
+    local ok, err = ngx.timer.at(0, function(premature)
+      if premature then running = running - 1; return end      -- recovered at the next open
+      local tok, result = ngx.run_worker_thread(_M.POOL, "personalize.engine.job_runner", "run", spec)
+      running = running - 1
+      if not tok or type(result) ~= "table" then
+        result = { ok = false, failure = "internal error: the job's thread failed: " .. tostring(result) }
+      end
+      local eng = state.eng
+      if not eng then return end
+      local dok, derr = pcall(done, result)
+      if not dok then ngx.log(ngx.ERR, "personalize-local: applying a job's result failed: ", tostring(derr)) end
+      local sok, serr = pcall(eng.store.save, eng.store)
+      if not sok then ngx.log(ngx.ERR, "personalize-local: ", tostring(serr)) end
+    end)
+    if not ok then return nil, err end
+    running = running + 1
+    return true
+  end
+  return runner
 end
 
 local function on_timer(premature)
@@ -75,7 +118,8 @@ function _M.init_worker(opts)
   local hooks_ok, hooks = pcall(require, "personalize_local_test_hooks")
   test_hooks = hooks_ok and type(hooks) == "table" and hooks or nil
   local ok, eng, err = pcall(function()
-    return require("personalize.engine").open { dir = opts.dir, region = opts.region, timings = opts.timings }
+    return require("personalize.engine").open { dir = opts.dir, region = opts.region, timings = opts.timings,
+                                                runner = thread_runner(_M.JOB_THREADS) }
   end)
   if not ok then eng, err = nil, eng end
   if not eng then
@@ -103,9 +147,13 @@ local function send_error(status, code, message)
 end
 
 function _M.health()
-  if state.eng then
-    send_json(200, fmt('{"status":"running","dir":%s,"region":%s}',
-      json_string(state.opts.dir), json_string(state.opts.region or "us-east-1")))
+  local eng = state.eng
+  if eng then
+    local ok, err = pcall(eng.tick, eng)       -- due steps move (jobs only start)
+    if not ok then ngx.log(ngx.ERR, "personalize-local: tick failed: ", tostring(err)) end
+    local pending = type(eng.pending) == "function" and eng:pending() or 0
+    send_json(200, fmt('{"status":"running","dir":%s,"region":%s,"pending":%d}',
+      json_string(state.opts.dir), json_string(state.opts.region or "us-east-1"), pending))
   else
     send_json(503, fmt('{"status":"unavailable","message":%s}', json_string(state.err)))
   end
@@ -195,11 +243,51 @@ local function write_response(res)
   file:close()
 end
 
+-- Request paths of the runtime and events operations.
+local json_paths
+local function json_path(path)
+  if not json_paths then
+    json_paths = {}
+    for _, m in ipairs { "personalize_runtime", "personalize_events" } do
+      for _, op in pairs(require("personalize.models." .. m).operations) do
+        json_paths[op.http.requestUri] = true
+      end
+    end
+  end
+  return json_paths[path]
+end
+
+-- Refuses a JSON API request whose body is too large, before reading it:
+-- true when answered.
+local function refuse_large_body()
+  local h = ngx.req.get_headers(0)
+  local target = h["x-amz-target"]
+  local service = require("personalize.engine.auth").service_of {
+    headers = { authorization = h.authorization, ["x-amz-target"] = target,
+                ["x-amz-content-sha256"] = h["x-amz-content-sha256"] },
+    query = ngx.var.args }
+  if service == "s3" or (not service and not target and not json_path(ngx.var.uri)) then return false end
+  local length = h["content-length"]
+  if type(length) == "table" then length = length[1] end
+  length = tonumber(length)
+  if length and length <= _M.MAX_JSON_BODY then return false end
+  if not length and not h["transfer-encoding"] then return false end     -- no body
+  if length then
+    send_error(413, "RequestEntityTooLargeException", fmt(
+      "personalize-local: the request body has %d bytes; JSON requests may have at most %d", length, _M.MAX_JSON_BODY))
+  else
+    send_error(411, "LengthRequiredException",
+      "personalize-local: JSON requests need a Content-Length (at most " .. _M.MAX_JSON_BODY .. " bytes)")
+  end
+  return true
+end
+
 local function serve()
   local eng = state.eng
   if not eng then
     return send_error(503, "ServiceUnavailable", "personalize-local: " .. tostring(state.err))
   end
+  if refuse_large_body() then return end
   local req = read_request()
   local delay = test_hooks and test_hooks.delay and tonumber(test_hooks.delay(req))
   if delay and delay > 0 then ngx.sleep(min(delay, _M.MAX_DELAY)) end

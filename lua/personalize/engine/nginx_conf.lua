@@ -15,7 +15,8 @@
 --   nginx_conf.run_dir(dir)  --> dir .. "/run" (prefix, pid, logs, temp)
 --
 -- One worker process: the engine keeps its state in the worker's Lua VM
--- and locks the data directory. Plain Lua, no nginx needed to render it.
+-- and locks the data directory; its jobs run in the worker's thread pool
+-- JOB_POOL (JOB_THREADS threads, each job in a Lua VM of its own). Plain Lua, no nginx needed to render it.
 local pairs, tostring, type, error = pairs, tostring, type, error
 local concat, sort = table.concat, table.sort
 local fmt = string.format
@@ -28,6 +29,9 @@ _M.SYSTEM_LUA_PATH = "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
 _M.SYSTEM_LUA_CPATH = "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so"
 _M.MODULES = { "/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
 _M.HEALTH_PATH = "/_personalize_local/health"
+-- Must match personalize.engine.nginx's POOL and JOB_THREADS.
+_M.JOB_POOL = "personalize_jobs"
+_M.JOB_THREADS = 2
 
 function _M.run_dir(dir)
   return dir .. "/run"
@@ -89,6 +93,9 @@ function _M.render(o)
   }
   for _, l in ipairs(head) do lines[#lines + 1] = l end
   for _, m in ipairs(_M.MODULES) do lines[#lines + 1] = fmt("load_module %s;", m) end
+  -- Jobs run in these threads (personalize.engine.nginx), never in the
+  -- worker's request loop.
+  lines[#lines + 1] = fmt("thread_pool %s threads=%d;", _M.JOB_POOL, _M.JOB_THREADS)
   local rest = {
     "events { worker_connections 1024; }",
     "http {",

@@ -9,11 +9,14 @@
 -- fields (_kind, _seq, _due, _id) the wire never sees: responses are
 -- encoded through the model, which writes only the shape's members.
 -- Lifecycles are driven by resources.tick(eng, now): each status moves to
--- the next when its time is due; reaching the end of "IN_PROGRESS" runs the
--- kind's work (import, training, ...) through engine.jobs.
+-- the next when its time is due; reaching the end of "IN_PROGRESS" hands the
+-- kind's work (import, training, ...) to the engine's runner
+-- (engine.job_runner), off the request path; the record stays IN_PROGRESS
+-- (r._job) until the work's result applies.
 local core = require "personalize.core"
 local recipes = require "personalize.engine.recipes"
 local jobs = require "personalize.engine.jobs"
+local job_runner = require "personalize.engine.job_runner"
 local filter_expr = require "personalize.engine.filter_expression"
 
 local pairs, ipairs, type, tostring, tonumber = pairs, ipairs, type, tostring, tonumber
@@ -552,9 +555,13 @@ local function children(eng, r)
     local uses = (odef.parent and other[odef.parent] == arn)
       or (r._kind == "schema" and other._kind == "dataset" and other.schemaArn == arn)
       or (r._kind == "solution" and other._kind == "campaign" and other.solutionArn == arn)
-    -- Finished jobs and versions go with their parent.
+    -- Finished jobs and versions go with their parent. What is being
+    -- deleted no longer counts: AWS's clean-up code deletes a campaign,
+    -- sleeps a minute and deletes its solution, without waiting for the
+    -- campaign to be gone (amazon-personalize-samples 99.Cleanup).
     local owned = (odef.name == "jobName") or other._kind == "solution_version"
-    if uses and not owned then found[#found + 1] = odef.api .. " " .. other[odef.key] end
+    local deleting = tostring(other.status):find("^DELETE") ~= nil
+    if uses and not owned and not deleting then found[#found + 1] = odef.api .. " " .. other[odef.key] end
   end
   sort(found)
   return found
@@ -890,8 +897,39 @@ local function apply_update(eng, r)
   set_status(eng, r, "ACTIVE")
 end
 
--- Moves `r` one step along its lifecycle; runs the kind's work at the
--- end of the in-progress step.
+-- The end of a job: ACTIVE (or COMPLETED), else failed with the reason.
+local function finish(eng, r, ok, failure)
+  local flow = KINDS[r._kind].flow
+  r._job, r._resumes = nil, nil
+  if ok then
+    set_status(eng, r, flow[3])
+  else
+    r.failureReason = failure
+    set_status(eng, r, flow[4])
+  end
+end
+
+-- Hands the kind's work of `r` to eng.runner; its result applies when it
+-- ends (at once in-process). False when the runner has no free slot: `r`
+-- stays due and starts at a later tick, in creation order.
+local function start_work(eng, r, def)
+  local runner = eng.runner
+  if runner:busy() then return false end
+  local spec = job_runner.prepare(eng, r, def.work)
+  r._job, r._due = true, nil
+  local ok, serr = runner:start(spec, function(result)
+    if job_runner.apply(eng, r, spec, result) and r.status == def.flow[2] then
+      finish(eng, r, result.ok, result.failure)
+    else
+      r._job = nil
+    end
+  end)
+  if not ok then finish(eng, r, false, "internal error: cannot start the job: " .. tostring(serr)) end
+  return true
+end
+
+-- Moves `r` one step along its lifecycle; hands the kind's work to the
+-- runner at the end of the in-progress step. False when nothing moved.
 local function advance(eng, r)
   local def = KINDS[r._kind]
   local status = r.status
@@ -899,16 +937,12 @@ local function advance(eng, r)
   if status == flow[1] then
     set_status(eng, r, flow[2], eng.timings.in_progress)
   elseif status == flow[2] then
-    local ok, failure = true, nil
-    if def.work then
-      local pok, a, b = pcall(jobs[def.work], eng, r)
-      if not pok then ok, failure = false, "internal error: " .. tostring(a)
-      else ok, failure = a, b end
-    end
-    if ok then set_status(eng, r, flow[3])
+    if r._job then
+      r._due = nil
+    elseif def.work then
+      return start_work(eng, r, def)
     else
-      r.failureReason = failure
-      set_status(eng, r, flow[4])
+      finish(eng, r, true)
     end
   elseif status == "UPDATE IN_PROGRESS" then
     apply_update(eng, r)
@@ -919,6 +953,7 @@ local function advance(eng, r)
   else
     r._due = nil
   end
+  return true
 end
 
 -- Runs every transition due at `now`, oldest resource first. Returns
@@ -932,9 +967,11 @@ function _M.tick(eng, now)
     end
     if #due == 0 then break end
     sort(due, function(a, b) return a._seq < b._seq end)
+    local moved = false
     for _, r in ipairs(due) do
-      if eng.store.resources[r[KINDS[r._kind].key]] == r then advance(eng, r) end
+      if eng.store.resources[r[KINDS[r._kind].key]] == r and advance(eng, r) then moved = true end
     end
+    if not moved then break end
     changed = true
     now = eng.now()
   end
@@ -943,6 +980,19 @@ function _M.tick(eng, now)
     if r._due and (not next_due or r._due < next_due) then next_due = r._due end
   end
   return changed, next_due and math.max(0, next_due - now) or nil
+end
+
+-- When the engine opens: every job that was running when it stopped
+-- (r._job) runs again from its inputs, or fails with a failureReason
+-- saying the engine restarted (job_runner.recover). Returns how many.
+function _M.recover(eng)
+  for _, r in pairs(eng.store.resources) do
+    -- stopped while its job ran: nothing to resume
+    if r._job and r.status ~= KINDS[r._kind].flow[2] then r._job = nil end
+  end
+  return job_runner.recover(eng,
+    function(r) r._due = eng.now() end,
+    function(r, reason) finish(eng, r, false, reason) end)
 end
 
 return _M

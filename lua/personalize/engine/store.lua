@@ -5,12 +5,17 @@
 --   st:save()                           -- atomically writes state.json
 --   st:write_json(rel, value) / st:read_json(rel)
 --   st:append_line(rel, text)           -- fsync'd journal append
+--   local v = store.view(dir, resources) -- for a job off the request path:
+--                                        -- the files, these records, no save()
+--   store.remove_temp_files(dir)        -- -> paths removed (see open)
 --
 -- Layout of DIR: state.json (resources, tags, counters), datasets/<id>/
 -- (imported rows and the live-events journal), models/<id>.json (trained
 -- models), s3/ (the S3 subset's objects). Every file is replaced with
 -- core.write_file (temp + fsync + rename), so a kill -9 at any moment
--- leaves the last acknowledged state.
+-- leaves the last acknowledged state; the temporary file such a kill may
+-- leave beside its target (<name>.tmp.XXXXXX) is removed by the next open,
+-- which runs with the data directory's lock held (no writer is alive).
 local core = require "personalize.core"
 local cjson = require("cjson").new()
 
@@ -40,9 +45,35 @@ local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."
 end
 
+-- A temporary file of core.write_file / core.copy_files.
+local function is_temp(name)
+  return name:find("%.tmp%.%w%w%w%w%w%w$") ~= nil
+end
+
+-- Removes every temporary file a killed writer left under `dir` (not
+-- under run/, nginx's own). Returns the paths removed.
+function _M.remove_temp_files(dir)
+  local removed = {}
+  local function walk(path, top)
+    local names = core.listdir(path)
+    if not names then return end
+    for _, name in ipairs(names) do
+      local full = path .. "/" .. name
+      if is_temp(name) then
+        if os.remove(full) then removed[#removed + 1] = full end
+      elseif not (top and name == "run") and core.listdir(full) then
+        walk(full, false)
+      end
+    end
+  end
+  walk(dir, true)
+  return removed
+end
+
 function _M.open(dir)
   local ok, err = core.mkdir(dir)
   if not ok then return nil, err end
+  _M.remove_temp_files(dir)
   local self = setmetatable({ dir = dir, resources = {}, tags = {}, seq = 0 }, Store)
   local text = read_all(dir .. "/state.json")
   if text then
@@ -57,6 +88,13 @@ function _M.open(dir)
   return self
 end
 
+-- The data directory's files with `resources` as the records, for a job
+-- running off the request path (personalize.engine.job_runner): it reads
+-- and writes files, and cannot save the engine's state.
+function _M.view(dir, resources)
+  return setmetatable({ dir = dir, resources = resources or {}, tags = {}, seq = 0, view = true }, Store)
+end
+
 -- The next value of a counter that survives restarts (orders resources).
 function Store:next_seq()
   self.seq = self.seq + 1
@@ -64,6 +102,7 @@ function Store:next_seq()
 end
 
 function Store:save()
+  if self.view then error("personalize-local: a job cannot save the engine's state", 2) end
   local text = cjson.encode { resources = self.resources, tags = self.tags, seq = self.seq }
   local ok, err = core.write_file(self.dir .. "/state.json", text)
   if not ok then error("personalize-local: cannot save state: " .. err) end
