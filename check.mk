@@ -136,21 +136,28 @@ asan-core:
 # sh, openssl... which must not inherit it. fuzz/asan_unpreload.c is
 # preloaded after libasan: its constructor puts LD_PRELOAD back to what
 # it was before the wrapper, so children spawned any way (io.popen,
-# os.execute) start clean. A child *Lua* (client_spec runs
-# $PERSONALIZE_LUA) gets the wrapper again and so runs under ASan too.
+# os.execute) start clean. A child *Lua* gets the wrapper again and so
+# runs under ASan too: $PERSONALIZE_LUA is the wrapper, and the wrapper is
+# `lua5.4` on the PATH of the run (build/asan/bin/), so a script that runs
+# `lua5.4` by name or through `#!/usr/bin/env lua5.4` (bin/personalize-local,
+# tools/*.sh) cannot load the ASan core without the ASan runtime, whatever
+# else the machine has installed or built.
+ASAN_LUA := $(firstword $(filter-out %/$(ASAN_DIR)/bin/lua5.4,$(shell which -a lua5.4 2>/dev/null)) /usr/bin/lua5.4)
+
 $(ASAN_DIR)/asan_unpreload.so: fuzz/asan_unpreload.c check.mk
 	@mkdir -p $(dir $@)
 	gcc -std=c99 -D_POSIX_C_SOURCE=200809L -O1 -g $(WARN) -fPIC -shared -o $@ $<
 
 $(ASAN_DIR)/lua5.4: check.mk
-	@mkdir -p $(dir $@)
+	@mkdir -p $(dir $@) $(dir $@)bin
 	@printf '%s\n' '#!/bin/sh' \
 	  '# lua5.4 with libasan preloaded for itself only (written by check.mk).' \
 	  'PZ_ASAN_SAVED_PRELOAD="$${LD_PRELOAD-}"; export PZ_ASAN_SAVED_PRELOAD' \
 	  'LD_PRELOAD="$(ASAN_RT) $(CURDIR)/$(ASAN_DIR)/asan_unpreload.so$${LD_PRELOAD:+ $$LD_PRELOAD}"' \
 	  'export LD_PRELOAD' \
-	  'exec lua5.4 "$$@"' >$@
+	  'exec $(ASAN_LUA) "$$@"' >$@
 	@chmod +x $@
+	@ln -sf ../lua5.4 $(dir $@)bin/lua5.4
 
 # ASan reports also go to files (log_path), so one raised in a child Lua
 # whose output a spec swallows still fails the gate. gcc's UBSan ignores
@@ -164,7 +171,7 @@ check-asan: asan-core $(ASAN_DIR)/asan_unpreload.so $(ASAN_DIR)/lua5.4
 	@rm -rf $(ASAN_REPORT) $(ASAN_LOG) && mkdir -p $(ASAN_REPORT)
 	@echo "check-asan: spec suite under lua5.4 + $(ASAN_RT)"
 	@{ LUA_PATH="$(SPEC_LUA_PATH)" LUA_CPATH="$(ASAN_DIR)/?.so;;" \
-	  PERSONALIZE_LUA="$(CURDIR)/$(ASAN_DIR)/lua5.4" \
+	  PERSONALIZE_LUA="$(CURDIR)/$(ASAN_DIR)/lua5.4" PATH="$(CURDIR)/$(ASAN_DIR)/bin:$$PATH" \
 	  ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1:log_path=$(ASAN_REPORT)/asan:log_exe_name=1" \
 	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$(ASAN_REPORT)/ubsan:log_exe_name=1" \
 	  $(ASAN_DIR)/lua5.4 $(BUSTED) $(BUSTED_ARGS) spec 2>&1; echo $$? >$(ASAN_LOG).rc; } \
