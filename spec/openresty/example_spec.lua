@@ -40,13 +40,11 @@ local function is_root()
 end
 
 -- The example's nginx.conf for a checkout at `root` on `port`, as run.sh
--- writes it: as root the workers stay root (`user root root;`), or they
--- would run as nobody, who cannot read a clone in a private directory.
+-- writes it (the runner keeps the workers root when the spec runs as root,
+-- as run.sh does: nobody cannot read a clone in a private directory).
 local function render_conf(root, port)
-  local conf = assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
-    :gsub("@ROOT@", root):gsub("@PORT@", tostring(port))
-  if is_root() then conf = "user root root;\n" .. conf end
-  return conf
+  return (assert(io.open(ROOT .. "/examples/openresty/nginx.conf.in")):read("*a")
+    :gsub("@ROOT@", root):gsub("@PORT@", tostring(port)))
 end
 
 describe("examples/openresty on nginx", function()

@@ -38,12 +38,24 @@ local function read_file(path) return files.read(path) or "" end
 
 local counter = 0
 
+local function is_root()
+  local p = io.popen("id -u")
+  local uid = p:read("*l")
+  p:close()
+  return uid == "0"
+end
+
 function _M.start(conf, opts)
   opts = opts or {}
   counter = counter + 1
   local prefix = ("%s/personalize-ngx-spec-%d-%d-%d"):format(os.getenv("TMPDIR") or "/tmp",
     os.time() % 100000, math.random(1e6), counter)
   assert(os.execute("mkdir -p " .. q(prefix .. "/logs") .. " " .. q(prefix .. "/tmp")))
+  -- As root, nginx's workers would run as nobody, who cannot read a
+  -- checkout in a private (0700) directory: they keep root's rights.
+  if is_root() and not conf:find("^%s*user%s") and not conf:find("\n%s*user%s") then
+    conf = "user root root;\n" .. conf
+  end
   local f = assert(io.open(prefix .. "/nginx.conf", "wb"))
   f:write(conf)
   f:close()
