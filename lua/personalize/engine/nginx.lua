@@ -4,7 +4,8 @@
 -- per worker. The conf (personalize.engine.nginx_conf) calls:
 --
 --   init_worker_by_lua_block { require("personalize.engine.nginx").init_worker{
---     dir = DIR, region = "us-east-1", timings = nil } }
+--     dir = DIR, region = "us-east-1", timings = nil,
+--     job_pool = "personalize_jobs", job_threads = 2 } }  -- a thread_pool of the conf
 --   content_by_lua_block { require("personalize.engine.nginx").serve() }
 --   content_by_lua_block { require("personalize.engine.nginx").health() }
 --
@@ -12,8 +13,8 @@
 -- at the delay it returns (clamped to MIN_TICK..MAX_TICK). The worker only
 -- answers requests and supervises jobs: tick hands each due job to the
 -- runner, which runs personalize.engine.job_runner.run in the thread pool
--- POOL (at most JOB_THREADS at once, from a light thread waiting on
--- ngx.run_worker_thread) and applies its result to the state when it
+-- job_pool (at most job_threads at once, each from a light thread waiting
+-- on ngx.run_worker_thread) and applies its result to the state when it
 -- returns. A JSON API request (control plane, runtime, events) whose
 -- Content-Length is above MAX_JSON_BODY, or that has no Content-Length,
 -- is refused before its body is read; S3 bodies stream. serve() reads
@@ -33,8 +34,6 @@ local traceback = debug.traceback
 
 local _M = {}
 
-_M.POOL = "personalize_jobs"
-_M.JOB_THREADS = 2
 -- The largest JSON request body: Personalize's largest valid requests
 -- (put_items / put_users with 10 records, CreateSchema) are a few hundred
 -- KB; 1 MiB is also nginx's client_body_buffer_size, so an accepted JSON
@@ -65,15 +64,15 @@ local function json_string(s)
 end
 
 -- The engine's runner (see personalize.engine.job_runner): each job in
--- a light thread that waits for it in the POOL thread pool.
-local function thread_runner(slots)
+-- a light thread that waits for it in the job pool.
+local function thread_runner(pool, slots)
   local running = 0
   local runner = {}
   function runner.busy() return running >= slots end
   function runner.start(_, spec, done)
     local ok, err = ngx.timer.at(0, function(premature)
       if premature then running = running - 1; return end      -- recovered at the next open
-      local tok, result = ngx.run_worker_thread(_M.POOL, "personalize.engine.job_runner", "run", spec)
+      local tok, result = ngx.run_worker_thread(pool, "personalize.engine.job_runner", "run", spec)
       running = running - 1
       if not tok or type(result) ~= "table" then
         result = { ok = false, failure = "internal error: the job's thread failed: " .. tostring(result) }
@@ -119,7 +118,8 @@ function _M.init_worker(opts)
   test_hooks = hooks_ok and type(hooks) == "table" and hooks or nil
   local ok, eng, err = pcall(function()
     return require("personalize.engine").open { dir = opts.dir, region = opts.region, timings = opts.timings,
-                                                runner = thread_runner(_M.JOB_THREADS) }
+                                                runner = thread_runner(opts.job_pool or "personalize_jobs",
+                                                                       opts.job_threads or 1) }
   end)
   if not ok then eng, err = nil, eng end
   if not eng then

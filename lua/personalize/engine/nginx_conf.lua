@@ -16,7 +16,8 @@
 --
 -- One worker process: the engine keeps its state in the worker's Lua VM
 -- and locks the data directory; its jobs run in the worker's thread pool
--- JOB_POOL (JOB_THREADS threads, each job in a Lua VM of its own). Plain Lua, no nginx needed to render it.
+-- JOB_POOL (JOB_THREADS threads, each job in a Lua VM of its own). Plain
+-- Lua, no nginx needed to render it.
 local pairs, tostring, type, error = pairs, tostring, type, error
 local concat, sort = table.concat, table.sort
 local fmt = string.format
@@ -29,7 +30,9 @@ _M.SYSTEM_LUA_PATH = "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
 _M.SYSTEM_LUA_CPATH = "/usr/lib/x86_64-linux-gnu/lua/5.1/?.so"
 _M.MODULES = { "/usr/lib/nginx/modules/ndk_http_module.so", "/usr/lib/nginx/modules/ngx_http_lua_module.so" }
 _M.HEALTH_PATH = "/_personalize_local/health"
--- Must match personalize.engine.nginx's POOL and JOB_THREADS.
+-- The thread pool of the engine's jobs, passed to init_worker too.
+-- Two threads: a short job need not wait behind a long training, and on a
+-- two-core machine a core stays for the worker answering requests.
 _M.JOB_POOL = "personalize_jobs"
 _M.JOB_THREADS = 2
 
@@ -123,8 +126,9 @@ function _M.render(o)
     fmt('  lua_package_path "%s%s/?.lua;%s/?/init.lua;%s;;";', lua_path, lua_dir, lua_dir, _M.SYSTEM_LUA_PATH),
     fmt('  lua_package_cpath "%s/build/luajit/?.so;%s;;";', root, _M.SYSTEM_LUA_CPATH),
     "  init_worker_by_lua_block {",
-    fmt('    require("personalize.engine.nginx").init_worker { dir = %s, region = %s, timings = %s }',
+    fmt('    require("personalize.engine.nginx").init_worker { dir = %s, region = %s, timings = %s,',
       lua_string(dir), lua_string(region), lua_timings(o.timings)),
+    fmt('      job_pool = %s, job_threads = %d }', lua_string(_M.JOB_POOL), _M.JOB_THREADS),
     "  }",
     "  server {",
     fmt("    listen %s;", listen),
