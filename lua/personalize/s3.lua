@@ -905,10 +905,14 @@ end
 -- The reporter upload_file calls with the bytes sent so far: opts.on_progress
 -- (function(sent, total, bytes_per_second)) and/or a live line on
 -- opts.progress (true: stderr; a stream with :write; false: none; default:
--- stderr when it is a terminal and no on_progress is given).
+-- stderr when it is a terminal, no on_progress is given and this is not
+-- nginx).
 local function progress_reporter(path, total, opts)
   local stream = opts.progress
-  if stream == nil then stream = opts.on_progress == nil and core.isatty(2) end
+  if stream == nil then
+    -- never by default inside nginx, whose stderr is the error log or its terminal
+    stream = opts.on_progress == nil and rawget(_G, "ngx") == nil and core.isatty(2)
+  end
   if stream == true then stream = io.stderr end
   if stream ~= false and not ((type(stream) == "table" or type(stream) == "userdata") and stream.write) then
     error("personalize.s3: upload_file option progress must be a boolean or a stream with :write", 3)

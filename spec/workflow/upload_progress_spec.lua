@@ -59,6 +59,22 @@ describe("s3:upload_file progress", function()
       s3_mod.progress_line("big.bin", 1536, 3072, 512))
   end)
 
+  it("draws the bar by default when stderr is a terminal", function()
+    if not process.which("script") then return pending("script (util-linux) gives the child a terminal") end
+    local script = dir .. "/tty_upload.lua"
+    files.write(script, ([[
+      local s3 = require("personalize").client("s3", { endpoint = "local:%s/tty" })
+      assert(s3:create_bucket { Bucket = "bucket" })
+      assert(s3:upload_file(%q, "bucket", "k", { multipart_threshold = 5 * 1048576, part_size = 5 * 1048576 }))
+    ]]):format(dir, big))
+    local cmd = ("LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH=%s %s %s"):format(
+      q(process.LUA_CPATH or ""), q(process.LUA), q(script))
+    local p = io.popen("script -qec " .. q(cmd) .. " /dev/null")
+    local out = p:read("*a")
+    p:close()
+    assert.matches("big%.bin %[#+%] 100%%  11%.0 MiB / 11%.0 MiB  [%d.]+ [KMG]?i?B/s", out)
+  end)
+
   it("writes nothing when stderr is not a terminal, and refuses a bad progress option", function()
     local script = dir .. "/upload.lua"
     files.write(script, ([[
