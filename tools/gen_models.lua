@@ -1,6 +1,6 @@
 -- Generates lua/personalize/models/<service>.lua from botocore's models.
 --
---   lua5.4 tools/gen_models.lua ../shared/aws-models lua/personalize/models
+--   lua5.4 tools/gen_models.lua third_party/aws-models lua/personalize/models   (make models)
 --
 -- Keeps every fact the client needs (names, types, required members,
 -- enums, limits, patterns, locations, errors, paginators) and drops all
