@@ -6,7 +6,7 @@
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;bench/?.lua;;" \
 --   LUA_CPATH="build/lua5.4/?.so;;" lua5.4 bench/recipes.lua
 --
--- The data: ../shared/datasets/movielens-small (PERSONALIZE_SHARED), else
+-- The data: third_party/datasets/movielens-small (PERSONALIZE_SHARED=DIR reads DIR/datasets/...), else
 -- data/movielens from `make data`. Imports go through the engine's own
 -- CSV importer (import.parse) against Personalize schemas.
 local core = require "personalize.core"
@@ -23,7 +23,7 @@ local read = require("support.files").read
 
 -- The interactions and items CSVs, with the schemas that read them.
 local function locate()
-  local base = (os.getenv("PERSONALIZE_SHARED") or "../shared") .. "/datasets/movielens-small"
+  local base = (os.getenv("PERSONALIZE_SHARED") or "third_party") .. "/datasets/movielens-small"
   local ratings, items = read(base .. "/ratings.csv"), read(base .. "/items.csv")
   if ratings and items then
     return ratings, items, base, schema.interactions {
@@ -59,7 +59,7 @@ end
 local function run()
   local ratings_csv, items_csv, where, i_schema, it_schema = locate()
   if not ratings_csv then
-    print("  recipes: MovieLens not found (../shared/datasets/movielens-small or `make data`); skipped")
+    print("  recipes: MovieLens not found (third_party/datasets/movielens-small or `make data`); skipped")
     return
   end
   local i_fields = assert(schema.check(assert(i_schema), "Interactions"))
