@@ -11,9 +11,13 @@ local q = process.shell_quote
 local JIT = rawget(_G, "jit") ~= nil
 local VERSION = require "personalize.version"
 
+-- PATH without check-asan's lua5.4 wrapper (LuaRocks would take its
+-- directory for Lua's prefix and look for the headers there).
+local PATH = (os.getenv("PATH") or ""):gsub("[^:]*/build/asan/bin:?", "")
+
 local function run(cmd)
   local log = os.tmpname()
-  local r = os.execute(cmd .. " >" .. q(log) .. " 2>&1")
+  local r = os.execute("PATH=" .. q(PATH) .. "; " .. cmd .. " >" .. q(log) .. " 2>&1")
   local out = files.read(log) or ""
   os.remove(log)
   return r == true or r == 0, out

@@ -17,9 +17,13 @@ local LUA = JIT and "luajit" or "lua5.4"
 local LUAVER = JIT and "5.1" or "5.4"
 
 -- Runs a shell command; true and its output (stdout and stderr).
+-- PATH without check-asan's lua5.4 wrapper (LuaRocks would take its
+-- directory for Lua's prefix and look for the headers there).
+local PATH = (os.getenv("PATH") or ""):gsub("[^:]*/build/asan/bin:?", "")
+
 local function run(cmd)
   local log = os.tmpname()
-  local r = os.execute(cmd .. " >" .. q(log) .. " 2>&1")
+  local r = os.execute("PATH=" .. q(PATH) .. "; " .. cmd .. " >" .. q(log) .. " 2>&1")
   local out = files.read(log) or ""
   os.remove(log)
   return r == true or r == 0, out
