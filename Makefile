@@ -114,6 +114,14 @@ bench-one: $(CORE) build/bench/sign_loop
 bench-profile: $(CORE)
 	$(SPEC_ENV) sh bench/profile.sh $(LUA)
 
+# The README's table "Compatibility with AWS's published code": runs
+# spec/compat (AWS's own Personalize code against personalize-local), then
+# rewrites the table from its results, failures included.
+.PHONY: compat-report
+compat-report: $(CORE)
+	-$(SPEC_ENV) $(LUA) $(BUSTED) spec/compat/compat_spec.lua
+	$(SPEC_ENV) $(LUA) spec/compat/report.lua README.md
+
 clean:
 	rm -rf build
 
