@@ -685,4 +685,124 @@ describe("engine.s3", function()
       assert.has_error(function() s3.new {} end)
     end)
   end)
+
+  describe("bodies the authenticator vouched for", function()
+    local auth = require "personalize.engine.auth"
+    local SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    local AMZ_DATE = "20130524T000000Z"
+    local SEED = "4f232c4386841ef735655705268965c44a0e4690baa4adea153f7db9fa80a0a9"
+
+    -- The ctx auth.verify hands over for a signed streaming upload: the
+    -- seed signature and key of S3's documented example ("Example PUT
+    -- Object" of "Transferring Payload in Multiple Chunks").
+    local function ctx(payload)
+      return { access_key_id = "AKIAIOSFODNN7EXAMPLE", request_id = "r", payload = payload, signature = SEED,
+        amz_date = AMZ_DATE, scope = "20130524/us-east-1/s3/aws4_request",
+        signing_key = auth.signing_key(SECRET, "20130524", "us-east-1", "s3") }
+    end
+
+    local function chunked(chunks, payload, tamper)
+      local c = ctx(payload)
+      local prev, out = SEED, {}
+      chunks[#chunks + 1] = ""
+      for i, data in ipairs(chunks) do
+        local sig = auth.chunk_signature(c, prev, core.sha256_hex(data))
+        if tamper == i then sig = ("0"):rep(64) end
+        out[#out + 1] = ("%x;chunk-signature=%s\r\n%s\r\n"):format(#data, sig, data)
+        prev = sig
+      end
+      return table.concat(out), prev
+    end
+
+    local function put_chunked(key, body, payload, spooled)
+      local headers = { ["x-amz-content-sha256"] = payload, ["content-encoding"] = "aws-chunked" }
+      local opts = { headers = headers }
+      if spooled then
+        write(dir .. "/spool", body)
+        opts.body_file = dir .. "/spool"
+      else
+        opts.body = body
+      end
+      seq = seq + 1
+      return store:handle({ method = "PUT", path = "/bkt/" .. key, headers = headers, body = opts.body,
+        body_file = opts.body_file }, ctx(payload))
+    end
+
+    before_each(function() assert.are.equal(200, call("PUT", "/bkt").status) end)
+
+    -- S3's documented vectors: 65536 and 1024 bytes of "a", then the final
+    -- chunk; with trailers, the trailer signature over a CRC32C checksum.
+    it("matches S3's documented chunk and trailer signatures", function()
+      local c = ctx("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+      local expected = { "ad80c730a21e5b8d04586a2213dd63b9a0e99e0e2307b0ade35a65485a288648",
+        "0055627c9e194cb4542bae2aa5492e3c1575bbb81b612b7d234b86a503ef5497",
+        "b6c6ea8a5354eaf15b3cb7646744f4275b71ea724fed81ceb9323e279d449df9" }
+      local prev = SEED
+      for i, data in ipairs { ("a"):rep(65536), ("a"):rep(1024), "" } do
+        prev = auth.chunk_signature(c, prev, core.sha256_hex(data))
+        assert.are.equal(expected[i], prev)
+      end
+      assert.are.equal("d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435",
+        auth.trailer_signature(c, "2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992",
+          "x-amz-checksum-crc32c:sOO8/Q==\n"))
+    end)
+
+    it("stores chunks whose signatures chain from the seed, in memory and spooled", function()
+      for _, spooled in ipairs { false, true } do
+        local body = chunked({ "hello", " world" }, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        local res = put_chunked("good", body, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", spooled)
+        assert.are.equal(200, res.status, res.body)
+        assert.are.equal("hello world", store:read_object("bkt", "good"))
+      end
+    end)
+
+    it("refuses a chunk signed out of the chain, and keeps the old object", function()
+      for _, spooled in ipairs { false, true } do
+        for tamper = 1, 3 do
+          local body = chunked({ "evil", " data" }, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", tamper)
+          local res = put_chunked("kept", body, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD", spooled)
+          expect_error(res, 403, "SignatureDoesNotMatch")
+        end
+        -- chunks of another upload (signed from another seed) do not chain either
+        local body = chunked({ "hello" }, "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        local c = ctx("STREAMING-AWS4-HMAC-SHA256-PAYLOAD")
+        c.signature = ("1"):rep(64)
+        local res = store:handle({ method = "PUT", path = "/bkt/kept", headers = {
+          ["x-amz-content-sha256"] = c.payload }, body = body }, c)
+        expect_error(res, 403, "SignatureDoesNotMatch")
+      end
+      assert.are.equal("NoSuchKey", select(2, store:read_object("bkt", "kept")))
+      for _, f in ipairs(tree(dir .. "/buckets/bkt/data")) do assert.falsy(f:find("chunked", 1, true), f) end
+    end)
+
+    it("checks the trailer signature of a signed upload with trailers", function()
+      local payload = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+      local body, last = chunked({ "hello" }, payload)
+      local trailer = "x-amz-checksum-crc32:NhCmhg=="
+      local sig = auth.trailer_signature(ctx(payload), last, trailer .. "\n")
+      local good = body:gsub("\r\n\r\n$", "\r\n") .. trailer .. "\r\nx-amz-trailer-signature:" .. sig .. "\r\n\r\n"
+      assert.are.equal(200, put_chunked("trailed", good, payload).status)
+      local bad = good:gsub("NhCmhg==", "AAAAAA==")
+      expect_error(put_chunked("trailed", bad, payload), 403, "SignatureDoesNotMatch")
+      expect_error(put_chunked("trailed", body, payload), 403, "SignatureDoesNotMatch")
+    end)
+
+    it("refuses XML bodies with a DOCTYPE as MalformedXML, without expanding them", function()
+      local bomb = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "' .. ("x"):rep(1000) .. '">'
+        .. '<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]><Delete><Object><Key>&b;</Key></Object></Delete>'
+      local res = call("POST", "/bkt", { query = "delete", body = bomb })
+      expect_error(res, 400, "MalformedXML")
+      assert.falsy(res.body:find(".lua", 1, true))
+    end)
+
+    it("checks Content-MD5 on XML bodies too", function()
+      assert.are.equal(200, put("bkt", "k", "v").status)
+      local body = "<Delete><Object><Key>k</Key></Object></Delete>"
+      expect_error(call("POST", "/bkt", { query = "delete", body = body,
+        headers = { ["content-md5"] = s3.base64_encode(core.md5("other")) } }), 400, "BadDigest")
+      assert.are.equal("v", store:read_object("bkt", "k"))
+      assert.are.equal(200, call("POST", "/bkt", { query = "delete", body = body,
+        headers = { ["content-md5"] = s3.base64_encode(core.md5(body)) } }).status)
+    end)
+  end)
 end)
