@@ -44,6 +44,11 @@ describe("version", function()
     assert.are.same({ "lua/personalize/version.lua" }, found)
   end)
 
+  it("has its section in CHANGELOG.md", function()
+    local log = assert(files.read("CHANGELOG.md"))
+    assert.truthy(log:find("\n## " .. VERSION:gsub("%.", "%%.") .. "[ \n]"), "no ## " .. VERSION)
+  end)
+
   it("is the one the Makefile passes to the C core", function()
     local p = io.popen("make -s --no-print-directory -p -n all 2>/dev/null | grep '^VERSION :='")
     local line = p:read("*l")
