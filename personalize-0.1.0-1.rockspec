@@ -3,16 +3,20 @@
 -- agree); the Makefile builds the C core and installs everything
 -- (`make rock-build`, `make rock-install`), so no module list lives here.
 --
---   luarocks --lua-version 5.4 make                            Lua 5.4, from a clone
---   luarocks --lua-version 5.4 install personalize-0.1.0-1.src.rock
---   luarocks --lua-dir=/usr/local/openresty/luajit make        OpenResty's LuaJIT
+--   luarocks --lua-version 5.4 make --deps-mode=none           Lua 5.4, from a clone
+--   LUAROCKS_CONFIG=tools/luarocks-luajit.lua luarocks --lua-version 5.1 make --deps-mode=none
+--   luarocks --lua-dir=/usr/local/openresty/luajit make --deps-mode=none
 --
--- `make rock` packs the .src.rock from a clone (README: Installing).
+-- (--deps-mode=none: Debian's lua-cjson and lua-expat, which LuaRocks cannot
+-- see.) `make rock` packs the .src.rock; `install <rock>` in place of
+-- `make` installs it (README.md, Install).
 rockspec_format = "3.0"
 package = "personalize"
 version = "0.1.0-1"
 source = {
-  -- Releases are tagged v<version>; `make rock` packs from a clone.
+  -- The public repository, where releases are tagged v<version> (check the
+  -- address before uploading to luarocks.org). `make rock` packs a clone's
+  -- HEAD through this URL without the network.
   url = "git+https://github.com/lua-personalize/lua-personalize.git",
   tag = "v0.1.0",
 }
