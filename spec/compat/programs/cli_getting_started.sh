@@ -5,12 +5,15 @@
 # recommendations with `aws personalize` / `aws personalize-runtime`; each
 # resource is described until ACTIVE, as the guide asks before the next
 # step (its "wait" between commands is a describe loop here, 0.6 s apart).
+# Then the guide's CLI pages for recording events, filtering
+# recommendations and deleting resources, on the same dataset group.
 # The last line is `COMPAT-RESULT {...}` like the Python programs'.
 set -u
 cd "${COMPAT_WORKDIR:-.}"
+exec 3>&1 # the result line goes out even from inside $(...)
 step=""
 fail() {
-  printf 'COMPAT-RESULT {"ok": false, "operation": "%s", "code": "CLI", "message": "%s"}\n' "$step" "$1"
+  printf 'COMPAT-RESULT {"ok": false, "operation": "%s", "code": "CLI", "message": "%s"}\n' "$step" "$1" >&3
   exit 1
 }
 run() { # run STEP aws-args... : prints stdout, fails the program on a non-zero exit
@@ -33,7 +36,9 @@ python3 -c "
 import sys; sys.path.insert(0, '$(dirname "$0")')
 import compat
 m, r = compat.movielens(seed=61)
-compat.write_frame('movie-ratings.csv', [{'USER_ID': x['userId'], 'ITEM_ID': x['movieId'], 'TIMESTAMP': x['timestamp']} for x in r if x['rating'] > 3.5], ['USER_ID', 'ITEM_ID', 'TIMESTAMP'])
+rows = [dict(USER_ID=x['userId'], ITEM_ID=x['movieId'], TIMESTAMP=x['timestamp'], EVENT_TYPE='click') for x in r if x['rating'] > 1]
+rows += [dict(USER_ID=x['userId'], ITEM_ID=x['movieId'], TIMESTAMP=x['timestamp'], EVENT_TYPE='watch') for x in r if x['rating'] > 3]
+compat.write_frame('movie-ratings.csv', rows, ['USER_ID', 'ITEM_ID', 'EVENT_TYPE', 'TIMESTAMP'])
 " || fail "data"
 
 bucket=123456789012-us-east-1-personalize-cli
@@ -46,7 +51,7 @@ JSON
 cat > MovieRatingSchema.json <<JSON
 {"type": "record", "name": "Interactions", "namespace": "com.amazonaws.personalize.schema",
  "fields": [{"name": "USER_ID", "type": "string"}, {"name": "ITEM_ID", "type": "string"},
-            {"name": "TIMESTAMP", "type": "long"}],
+            {"name": "EVENT_TYPE", "type": "string"}, {"name": "TIMESTAMP", "type": "long"}],
  "version": "1.0"}
 JSON
 run s3.mb s3 mb "s3://$bucket" >/dev/null || exit 1
@@ -80,4 +85,49 @@ items=$(run get-recommendations personalize-runtime get-recommendations --campai
   --user-id 12 --query 'itemList[].itemId') || exit 1
 [ -n "$items" ] || fail "no recommendations"
 echo "$items"
+
+# "Recording events (AWS CLI)": a tracker, then an event.
+tracking=$(run create-event-tracker personalize create-event-tracker --name MovieClickTracker \
+  --dataset-group-arn "$dsg" --query trackingId) || exit 1
+tracker=$(run list-event-trackers personalize list-event-trackers --dataset-group-arn "$dsg" \
+  --query 'eventTrackers[0].eventTrackerArn') || exit 1
+run put-events personalize-events put-events --tracking-id "$tracking" --user-id 12 --session-id s-12 \
+  --event-list '[{"eventType": "watch", "sentAt": 1700000000, "properties": "{\"itemId\": \"7\"}"}]' || exit 1
+
+# "Filtering recommendations (AWS CLI)": a filter with a placeholder, used
+# with --filter-values.
+filter=$(run create-filter personalize create-filter --name MovieNotRatedBy --dataset-group-arn "$dsg" \
+  --filter-expression 'EXCLUDE ItemID WHERE Interactions.EVENT_TYPE IN ($EVENT_TYPE)' \
+  --query filterArn) || exit 1
+wait_active describe-filter describe-filter --filter-arn "$filter" --query filter.status || exit 1
+run get-recommendations personalize-runtime get-recommendations --campaign-arn "$campaign" --user-id 12 \
+  --filter-arn "$filter" --filter-values '{"EVENT_TYPE": "\"click\""}' --query 'itemList[].itemId' >/dev/null || exit 1
+
+# Deleting resources (AWS CLI), dependants first; each deletion is described
+# until the resource is gone before the next.
+gone() { # gone STEP describe-command --arn-option ARN
+  s=$1; shift
+  i=0
+  while [ $i -lt 300 ]; do
+    aws personalize "$@" >/dev/null 2>err.txt || {
+      grep -q ResourceNotFoundException err.txt && return 0
+      fail "$s: $(tr '\n"' '  ' <err.txt | cut -c1-200)"
+    }
+    sleep 0.6; i=$((i + 1))
+  done
+  fail "$s: still there"
+}
+run delete-campaign personalize delete-campaign --campaign-arn "$campaign" || exit 1
+gone describe-campaign describe-campaign --campaign-arn "$campaign" || exit 1
+run delete-solution personalize delete-solution --solution-arn "$solution" || exit 1
+gone describe-solution describe-solution --solution-arn "$solution" || exit 1
+run delete-event-tracker personalize delete-event-tracker --event-tracker-arn "$tracker" || exit 1
+gone describe-event-tracker describe-event-tracker --event-tracker-arn "$tracker" || exit 1
+run delete-filter personalize delete-filter --filter-arn "$filter" || exit 1
+gone describe-filter describe-filter --filter-arn "$filter" || exit 1
+run delete-dataset personalize delete-dataset --dataset-arn "$dataset" || exit 1
+gone describe-dataset describe-dataset --dataset-arn "$dataset" || exit 1
+run delete-schema personalize delete-schema --schema-arn "$schema" || exit 1
+run delete-dataset-group personalize delete-dataset-group --dataset-group-arn "$dsg" || exit 1
+gone describe-dataset-group describe-dataset-group --dataset-group-arn "$dsg" || exit 1
 echo 'COMPAT-RESULT {"ok": true}'

@@ -2,8 +2,8 @@
 recipes, schema, dataset group and its documented wait, dataset, import
 job, solution and version, metrics, campaign, recommendations.
 
-Data: the prerequisites' interactions CSV (USER_ID, ITEM_ID, TIMESTAMP)
-from local MovieLens-like ratings; the bucket and its policy as the
+Data: the prerequisites' interactions CSV (USER_ID, ITEM_ID, EVENT_TYPE
+click or watch, TIMESTAMP) from local MovieLens-like ratings; the bucket and its policy as the
 prerequisites set them up.
 """
 import json
@@ -16,9 +16,12 @@ import compat
 
 def prerequisites():
     movies, ratings = compat.movielens()
-    rows = [{"USER_ID": r["userId"], "ITEM_ID": r["movieId"], "TIMESTAMP": r["timestamp"]}
-            for r in ratings if r["rating"] > 3.5]
-    compat.write_frame(compat.path("movie_ratings.csv"), rows, ["USER_ID", "ITEM_ID", "TIMESTAMP"])
+    # watched (rated above 3) and clicked (rated above 1) events
+    rows = [{"USER_ID": r["userId"], "ITEM_ID": r["movieId"], "EVENT_TYPE": "click",
+             "TIMESTAMP": r["timestamp"]} for r in ratings if r["rating"] > 1]
+    rows += [{"USER_ID": r["userId"], "ITEM_ID": r["movieId"], "EVENT_TYPE": "watch",
+              "TIMESTAMP": r["timestamp"]} for r in ratings if r["rating"] > 3]
+    compat.write_frame(compat.path("movie_ratings.csv"), rows, ["USER_ID", "ITEM_ID", "EVENT_TYPE", "TIMESTAMP"])
     bucket = compat.bucket_name("getting-started")
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=bucket)
@@ -50,6 +53,7 @@ def main():
         "fields": [
             {"name": "USER_ID", "type": "string"},
             {"name": "ITEM_ID", "type": "string"},
+            {"name": "EVENT_TYPE", "type": "string"},
             {"name": "TIMESTAMP", "type": "long"},
         ],
         "version": "1.0",
