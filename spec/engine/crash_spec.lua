@@ -207,6 +207,21 @@ describe("bin/personalize-local after kill -9", function()
     assert.equal("CREATE FAILED", v.status)
   end)
 
+  it("keeps the result of a job that ends while the engine stops: ACTIVE at the next start, not run again", function()
+    upload()
+    local _, ds = group()
+    local job = import(ds, "stopped-" .. group_n, "FULL")
+    running()
+    socket.sleep(0.3)
+    server.stop(true)         -- QUIT: the worker exits, the job's thread finishes its import
+    server.restart()
+    clients()
+    local r = assert(p:describe_dataset_import_job { datasetImportJobArn = job }).datasetImportJob
+    assert.equal("ACTIVE", r.status)
+    no_temp_files()
+    assert.same({}, core.listdir(server.dir .. "/jobs"))
+  end)
+
   it("lets one of two racing starts on a data directory run, and the other says it is running", function()
     local d = files.tmpdir()
     local script = process.shell_quote(engine_server.SCRIPT)

@@ -110,8 +110,18 @@ local function shallow(t)
   return out
 end
 
+-- Where a job's result waits until the engine has applied it:
+-- DIR/jobs/<hash of the ARN>.json.
+local function result_path(dir, arn)
+  return dir .. "/jobs/" .. core.sha256_hex(arn):sub(1, 32) .. ".json"
+end
+
 -- Runs the job of `spec`; never raises. Called in a worker thread under
--- nginx, so it loads what it needs itself and returns plain data.
+-- nginx, so it loads what it needs itself and returns plain data. The
+-- result is also written to DIR/jobs/ (atomically) before it returns, so
+-- that a job that ended while the engine stopped (nginx's worker exits
+-- without waiting for its light threads) applies at the next open
+-- instead of running again.
 function _M.run(spec)
   local ok, result = xpcall(function()
     local jobs = require "personalize.engine.jobs"
@@ -138,8 +148,24 @@ function _M.run(spec)
     return { ok = done and true or false, failure = not done and tostring(failure) or nil,
              set = next(set) and set or nil }
   end, debug.traceback)
-  if not ok then return { ok = false, failure = "internal error: " .. tostring(result) } end
+  if not ok then result = { ok = false, failure = "internal error: " .. tostring(result) } end
+  if core.mkdir(spec.dir .. "/jobs") then
+    core.write_file(result_path(spec.dir, spec.arn), store.json.encode(result))
+  end
   return result
+end
+
+-- Copies the fields a job changed (result.set) into the engine's records.
+local function copy_back(eng, set)
+  local res = eng.store.resources
+  for arn, fields in pairs(set or {}) do
+    local x = res[arn]
+    if type(x) == "table" and type(fields) == "table" then
+      for k, v in pairs(fields) do
+        if k ~= "status" and k ~= "_due" and k ~= "_job" and k ~= "lastUpdatedDateTime" then x[k] = v end
+      end
+    end
+  end
 end
 
 -- Output files of a job whose record is gone by the time it ends.
@@ -154,18 +180,12 @@ end
 -- applies.
 function _M.apply(eng, r, spec, result)
   local res = eng.store.resources
+  os.remove(result_path(eng.dir, spec.arn))
   if res[spec.arn] ~= r or not r._job then
     if res[spec.arn] ~= r then discard(eng, spec) end
     return false
   end
-  for arn, fields in pairs(result.set or {}) do
-    local x = res[arn]
-    if x then
-      for k, v in pairs(fields) do
-        if k ~= "status" and k ~= "_due" and k ~= "_job" and k ~= "lastUpdatedDateTime" then x[k] = v end
-      end
-    end
-  end
+  copy_back(eng, result.set)
   -- Rows a job rewrote, models it replaced.
   if spec.work == "import" or spec.work == "delete_data" then
     for arn, x in pairs(spec.resources) do
@@ -191,10 +211,11 @@ end
 _M.MAX_RESUMES = 2
 
 -- Called when the engine opens: every record whose job was running
--- (r._job) is due again at once, or failed when it was interrupted
--- MAX_RESUMES times already. `fail(r, reason)` and `resume(r)` move it.
--- Returns the number of jobs found.
-function _M.recover(eng, resume, fail)
+-- (r._job) gets the result its job left in DIR/jobs/ (`finish(r, ok,
+-- failure)`), else is due again at once (`resume(r)`), or failed when it
+-- was interrupted MAX_RESUMES times already (`fail(r, reason)`). Returns
+-- the number of jobs found.
+function _M.recover(eng, resume, fail, finish)
   local n = 0
   local list = {}
   for _, r in pairs(eng.store.resources) do
@@ -203,10 +224,17 @@ function _M.recover(eng, resume, fail)
   table.sort(list, function(a, b) return (a._seq or 0) < (b._seq or 0) end)
   for _, r in ipairs(list) do
     n = n + 1
+    local arn = r[KEY[r._kind]]
+    local path = arn and result_path(eng.dir, arn)
+    local result = path and eng.store:read_json(path:sub(#eng.dir + 2))
     local count = (tonumber(r._resumes) or 0) + 1
     r._job = nil
     r._resumes = count
-    if count > _M.MAX_RESUMES then
+    if type(result) == "table" then
+      copy_back(eng, result.set)
+      finish(r, result.ok, result.failure)
+      os.remove(path)
+    elseif count > _M.MAX_RESUMES then
       fail(r, ("personalize-local restarted while this job ran (%d times); it was not run again: "
         .. "create the job again"):format(count))
     else

@@ -64,7 +64,10 @@ local function json_string(s)
 end
 
 -- The engine's runner (see personalize.engine.job_runner): each job in
--- a light thread that waits for it in the job pool.
+-- a light thread that waits for it in the job pool. A worker that exits
+-- (stop: nginx's QUIT) does not wait for its light threads: a job still
+-- running then finishes in its thread, and its result (kept in DIR/jobs/
+-- by job_runner.run) applies when the engine opens next.
 local function thread_runner(pool, slots)
   local running = 0
   local runner = {}
@@ -74,6 +77,8 @@ local function thread_runner(pool, slots)
       if premature then running = running - 1; return end      -- recovered at the next open
       local tok, result = ngx.run_worker_thread(pool, "personalize.engine.job_runner", "run", spec)
       running = running - 1
+      ngx.log(ngx.NOTICE, "personalize-local: job ", spec.work, " of ", spec.arn, " ended: ",
+        type(result) == "table" and (result.ok and "ok" or tostring(result.failure)) or tostring(result))
       if not tok or type(result) ~= "table" then
         result = { ok = false, failure = "internal error: the job's thread failed: " .. tostring(result) }
       end

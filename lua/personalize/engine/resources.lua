@@ -988,8 +988,9 @@ function _M.tick(eng, now)
 end
 
 -- When the engine opens: every job that was running when it stopped
--- (r._job) runs again from its inputs, or fails with a failureReason
--- saying the engine restarted (job_runner.recover). Returns how many.
+-- (r._job) gets the result it left, else runs again from its inputs, or
+-- fails with a failureReason saying the engine restarted
+-- (job_runner.recover). Returns how many.
 function _M.recover(eng)
   for _, r in pairs(eng.store.resources) do
     -- stopped while its job ran: nothing to resume
@@ -997,7 +998,8 @@ function _M.recover(eng)
   end
   return job_runner.recover(eng,
     function(r) r._due = eng.now() end,
-    function(r, reason) finish(eng, r, false, reason) end)
+    function(r, reason) finish(eng, r, false, reason) end,
+    function(r, ok, failure) finish(eng, r, ok, failure) end)
 end
 
 return _M

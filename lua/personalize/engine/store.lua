@@ -11,7 +11,8 @@
 --
 -- Layout of DIR: state.json (resources, tags, counters), datasets/<id>/
 -- (imported rows and the live-events journal), models/<id>.json (trained
--- models), s3/ (the S3 subset's objects). Every file is replaced with
+-- models), jobs/ (results of jobs not applied yet), s3/ (the S3 subset's
+-- objects). Every file is replaced with
 -- core.write_file (temp + fsync + rename), so a kill -9 at any moment
 -- leaves the last acknowledged state; the temporary file such a kill may
 -- leave beside its target (<name>.tmp.XXXXXX) is removed by the next open,
