@@ -28,7 +28,7 @@ suite = pathlib.Path(sys.argv[1])
 root = pathlib.Path("fuzz/corpus")
 corpus = {t: set() for t in
           ("fuzz_uri", "fuzz_query", "fuzz_header", "fuzz_sign", "fuzz_http_header",
-           "fuzz_http_answer")}
+           "fuzz_http_answer", "fuzz_engine_auth", "fuzz_engine_csv")}
 
 def add(target, data):
     if isinstance(data, str):
@@ -134,6 +134,51 @@ for s in [b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
           b"HTTP/1.1 101 Switching\r\n\r\n", b"SMTP ready\r\n", b"",
           b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\nxEXTRA"]:
     add("fuzz_http_answer", s)
+
+# fuzz_engine_auth: flags, then method, path, query, body, header pairs
+# (see fuzz/fuzz_engine_auth.lua). Signed ones of each kind, then raw
+# requests with hand-made Authorization headers and presigned queries.
+def auth_input(flags, *fields):
+    return bytes([flags]) + b"\xff".join(fields)
+target_json = (b"x-amz-target", b"AmazonPersonalize.ListSchemas", b"content-type",
+               b"application/x-amz-json-1.1")
+for flags in (1, 3, 7, 9, 11, 17, 19):
+    add("fuzz_engine_auth", auth_input(flags, b"POST", b"/", b"", b"{}", *target_json))
+    add("fuzz_engine_auth", auth_input(flags, b"PUT", b"/bucket/key.csv", b"x-id=PutObject",
+                                       b"USER_ID,ITEM_ID\n1,2\n", b"content-type", b"text/csv",
+                                       b"x-amz-meta-a", b"  b  c "))
+cred = b"AWS4-HMAC-SHA256 Credential=AKIDFUZZEXAMPLE/20150830/us-east-1/personalize/aws4_request, " \
+       b"SignedHeaders=host;x-amz-date;x-amz-target, Signature=" + b"0" * 64
+for auth in (cred, cred.replace(b"us-east-1", b"eu-west-1"), cred.replace(b"AKID", b"ASIA"),
+             b"AWS4-HMAC-SHA256 Credential=a/1/b/c/aws4_request, SignedHeaders=, Signature=",
+             b"AWS4-HMAC-SHA256 Credential=" + b"/" * 40, b"Basic dXNlcg=="):
+    add("fuzz_engine_auth", auth_input(0, b"POST", b"/", b"", b"{}", b"authorization", auth,
+                                       b"host", b"127.0.0.1", b"x-amz-date", b"20150830T123600Z",
+                                       b"x-amz-target", b"AmazonPersonalize.ListSchemas",
+                                       b"x-amz-security-token", b"fuzz-session-token"))
+for q in (b"X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIDFUZZEXAMPLE%2F20150830%2Fus-east-1"
+          b"%2Fs3%2Faws4_request&X-Amz-Date=20150830T123600Z&X-Amz-Expires=604801"
+          b"&X-Amz-SignedHeaders=host&X-Amz-Signature=" + b"a" * 64,
+          b"X-Amz-Credential=%2F%2F%2F&X-Amz-Signature=zz&X-Amz-Expires=-1",
+          b"X-Amz-Date=99999999T999999Z&X-Amz-Credential=x"):
+    add("fuzz_engine_auth", auth_input(0, b"GET", b"/bucket/key", q, b"", b"host", b"127.0.0.1"))
+add("fuzz_engine_auth", auth_input(0, b"PUT", b"/b/k", b"",
+    b"5;chunk-signature=" + b"0" * 64 + b"\r\nhello\r\n0;chunk-signature=" + b"0" * 64 + b"\r\n\r\n",
+    b"x-amz-content-sha256", b"STREAMING-AWS4-HMAC-SHA256-PAYLOAD", b"content-encoding", b"aws-chunked"))
+
+# fuzz_engine_csv: byte 0 picks the schema (even Interactions, odd Items).
+for s in [b"\x00USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE\n1,2,1700000000,click,0.5\n",
+          b"\x00\xef\xbb\xbfuser_id,item_id,timestamp,event_type\r\n1,2,1700000000,watch\r\n",
+          b'\x00USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n"1,a","2""x",1700000000,"multi\nline"\n',
+          b"\x00USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE,EVENT_VALUE,EXTRA\n1,2,3,t,,x\n1,2\n",
+          b'\x00"USER_ID",ITEM_ID,TIMESTAMP,EVENT_TYPE\n1,2,-5,t\n1,2,1e3,t\n1,2,99999999999999,t\n',
+          b"\x00USER_ID,ITEM_ID,TIMESTAMP,EVENT_TYPE\n\xff\xfe,\xe9,1,\x00\n",
+          b"\x00\xff\xfeU\x00S\x00E\x00R\x00_\x00I\x00D\x00\n\x00",
+          b"\x00\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03",
+          b"\x01ITEM_ID,GENRES,CREATION_TIMESTAMP\ni1,Comedy|Drama,1700000000\ni2,,\ni3,\"a,b\",\n",
+          b"\x01ITEM_ID,GENRES\n" + b"i,g\n" * 50 + b"\"unterminated,g\n",
+          b"\x01", b"\x00\n\n\n", b"\x00,,,\n,,,\n", b"\x01ITEM_ID,GENRES\n" + b"x" * 2000 + b",g\n"]:
+    add("fuzz_engine_csv", s)
 
 for target, inputs in corpus.items():
     d = root / target
