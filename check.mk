@@ -34,7 +34,8 @@ SPEC_LUA_PATH ?= lua/?.lua;lua/?/init.lua;spec/?.lua;;
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
 FUZZ_DIR     := build/fuzz
-FUZZ_TARGETS := fuzz_uri fuzz_query fuzz_header fuzz_sign fuzz_http_header fuzz_http_answer
+FUZZ_TARGETS := fuzz_uri fuzz_query fuzz_header fuzz_sign fuzz_http_header fuzz_http_answer \
+                fuzz_engine_auth fuzz_engine_csv
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/,$(FUZZ_TARGETS))
 FUZZ_CFLAGS  := -std=c99 -D_POSIX_C_SOURCE=200809L -DOPENSSL_API_COMPAT=0x10100000L \
                 -g -O1 -fno-omit-frame-pointer -Isrc $(WARN) -Werror \
@@ -54,6 +55,20 @@ fuzz_header_SRCS      := src/sigv4.c
 fuzz_sign_SRCS        := src/sigv4.c
 fuzz_http_header_SRCS := src/http_parse.c
 fuzz_http_answer_SRCS := src/http_plain.c src/http_parse.c
+
+# The Lua targets (fuzz/fuzz_lua.h): a Lua 5.4 state runs a harness of
+# fuzz/ over the engine's Lua modules; the auth one links the whole C core
+# (built with the fuzzer's sanitizers) and preloads it as personalize.core.
+FUZZ_LUA_FLAGS := -DFUZZ_LUA_ROOT='"$(CURDIR)"' $(shell $(PKG_CONFIG) --cflags lua5.4)
+FUZZ_LUA_LIBS  := $(shell $(PKG_CONFIG) --libs lua5.4)
+fuzz_engine_auth_SRCS  := $(wildcard src/*.c)
+fuzz_engine_auth_FLAGS := $(FUZZ_LUA_FLAGS) -DPERSONALIZE_VERSION='"$(VERSION)"' \
+                          $(shell $(PKG_CONFIG) --cflags libcurl)
+fuzz_engine_auth_LIBS  := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcurl openssl)
+fuzz_engine_csv_FLAGS  := $(FUZZ_LUA_FLAGS)
+fuzz_engine_csv_LIBS   := $(FUZZ_LUA_LIBS)
+$(FUZZ_DIR)/fuzz_engine_auth: fuzz/fuzz_lua.h $(wildcard src/*.h)
+$(FUZZ_DIR)/fuzz_engine_csv: fuzz/fuzz_lua.h
 
 .SECONDEXPANSION:
 $(FUZZ_DIR)/%: fuzz/%.c fuzz/fuzz_util.h $$($$*_SRCS) src/sigv4.h src/http_parse.h src/http_plain.h check.mk
