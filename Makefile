@@ -92,11 +92,6 @@ demo: deps
 	$(MAKE) --no-print-directory data
 	sh tools/demo.sh
 
-# A Lua REPL with the library loaded from this clone (LUA=luajit for LuaJIT).
-.PHONY: repl
-repl: $(CORE)
-	@bin/personalize-repl $(LUA)
-
 build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ bench/sign_loop.c src/sigv4.c $(LIBS)
@@ -196,7 +191,7 @@ PACK_DIR := build/pack
 rock:
 	@rm -rf $(PACK_DIR) && mkdir -p $(PACK_DIR)
 	git clone -q --no-local . $(PACK_DIR)/repo
-	git -C $(PACK_DIR)/repo tag v$(VERSION)
+	git -C $(PACK_DIR)/repo tag -f v$(VERSION) >/dev/null
 	cd $(PACK_DIR) && GIT_CONFIG_COUNT=2 \
 	  GIT_CONFIG_KEY_0="url.$(CURDIR)/$(PACK_DIR)/repo.insteadOf" \
 	  GIT_CONFIG_VALUE_0="$$(sed -n 's/^ *url = "git+\(.*\)",$$/\1/p' $(CURDIR)/$(ROCKSPEC))" \
