@@ -92,6 +92,11 @@ demo: deps
 	$(MAKE) --no-print-directory data
 	sh tools/demo.sh
 
+# A Lua REPL with the library loaded from this clone (LUA=luajit for LuaJIT).
+.PHONY: repl
+repl: $(CORE)
+	@bin/personalize-repl $(LUA)
+
 build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Isrc -o $@ bench/sign_loop.c src/sigv4.c $(LIBS)
