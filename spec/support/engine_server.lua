@@ -161,6 +161,10 @@ function _M.start(opts)
         -- a zombie (our grandchild's child: reaped by init) counts as gone
         local stat = read_file("/proc/" .. x .. "/stat")
         if stat and not stat:match("^%d+ %b() Z") then any = true end
+        -- a zombie leader whose other threads (the jobs' pool) still exit holds the port
+        local tasks = io.popen("ls /proc/" .. x .. "/task 2>/dev/null | wc -l")
+        if (tonumber(tasks:read("*a")) or 0) > 1 then any = true end
+        tasks:close()
       end
       if not any then break end
       os.execute("sleep 0.05")

@@ -17,7 +17,8 @@
 -- and the records, and the job reads and writes files there.
 --
 --   spec   = { dir =, region =, account_id =, work = "train", arn =,
---              record = { ... }, resources = { [arn] = { ... } } }
+--              record = { ... }, resources = { [arn] = { ... } },
+--              collect = true }   -- a full GC when done (a pooled VM)
 --   result = { ok = true | false, failure = "reason" or nil,
 --              set = { [arn] = { field = value, ... } } }   -- fields the job changed
 --
@@ -149,6 +150,8 @@ function _M.run(spec)
              set = next(set) and set or nil }
   end, debug.traceback)
   if not ok then result = { ok = false, failure = "internal error: " .. tostring(result) } end
+  -- A worker thread's VM goes back to nginx's pool: free the job's data now.
+  if spec.collect then collectgarbage() end
   if core.mkdir(spec.dir .. "/jobs") then
     core.write_file(result_path(spec.dir, spec.arn), store.json.encode(result))
   end

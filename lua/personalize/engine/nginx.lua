@@ -73,6 +73,7 @@ local function thread_runner(pool, slots)
   local runner = {}
   function runner.busy() return running >= slots end
   function runner.start(_, spec, done)
+    spec.collect = true
     local ok, err = ngx.timer.at(0, function(premature)
       if premature then running = running - 1; return end      -- recovered at the next open
       local tok, result = ngx.run_worker_thread(pool, "personalize.engine.job_runner", "run", spec)
