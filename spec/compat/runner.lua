@@ -191,6 +191,12 @@ function _M.run(names, opts)
   local queue = {}
   for _, name in ipairs(names or {}) do queue[#queue + 1] = assert(by_name[name], name) end
   if not names then for _, p in ipairs(_M.PROGRAMS) do queue[#queue + 1] = p end end
+  -- the AWS CLI program is the longest (a Python start per call): first
+  table.sort(queue, function(a, b)
+    local ca, cb = a.file:find("%.sh$") ~= nil, b.file:find("%.sh$") ~= nil
+    if ca ~= cb then return ca end
+    return false
+  end)
   local results, running = {}, {}
   local ok, err = pcall(function()
     while #queue > 0 or #running > 0 do
