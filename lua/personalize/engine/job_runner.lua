@@ -29,7 +29,7 @@
 local core = require "personalize.core"
 local store = require "personalize.engine.store"
 
-local pairs, ipairs, type, tostring, tonumber, xpcall, next = pairs, ipairs, type, tostring, tonumber, xpcall, next
+local pairs, ipairs, type, tostring, tonumber, pcall, next = pairs, ipairs, type, tostring, tonumber, pcall, next
 
 local _M = {}
 
@@ -124,7 +124,7 @@ end
 -- without waiting for its light threads) applies at the next open
 -- instead of running again.
 function _M.run(spec)
-  local ok, result = xpcall(function()
+  local ok, result = pcall(function()
     local jobs = require "personalize.engine.jobs"
     local work = jobs[spec.work]
     if type(work) ~= "function" then return { ok = false, failure = "unknown job " .. tostring(spec.work) } end
@@ -148,13 +148,12 @@ function _M.run(spec)
     end
     return { ok = done and true or false, failure = not done and tostring(failure) or nil,
              set = next(set) and set or nil }
-  end, debug.traceback)
+  end)
   if not ok then result = { ok = false, failure = "internal error: " .. tostring(result) } end
   -- A worker thread's VM goes back to nginx's pool: free the job's data now.
   if spec.collect then collectgarbage() end
-  if core.mkdir(spec.dir .. "/jobs") then
-    core.write_file(result_path(spec.dir, spec.arn), store.json.encode(result))
-  end
+  local eok, text = pcall(store.json.encode, result)
+  if eok and core.mkdir(spec.dir .. "/jobs") then core.write_file(result_path(spec.dir, spec.arn), text) end
   return result
 end
 
