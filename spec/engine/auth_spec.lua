@@ -340,6 +340,14 @@ out['short'] = error_of(sts.assume_role, RoleArn='arn:aws:iam::123456789012:user
       assert.equal("60", xml(body, "X-Amz-Expires"))
     end)
 
+    it("refuses Signature Version 2 URLs (the AWS CLI's s3 presign default) as S3 does", function()
+      local status, _, body = http(server.port, "GET", "/auth-bucket/kept?AWSAccessKeyId=" .. server.access_key_id
+        .. "&Signature=P7WS53zMEpAjYbtcROI1rPwcq%2Bk%3D&Expires=" .. (os.time() + 60), {})
+      assert.equal(400, status)
+      assert.equal("InvalidRequest", xml(body, "Code"))
+      assert.matches("AWS4-HMAC-SHA256", xml(body, "Message"), 1, true)
+    end)
+
     it("answers an unsigned S3 request with S3's XML AccessDenied", function()
       local status, h, body = http(server.port, "GET", "/auth-bucket/kept", {})
       assert.equal(403, status)

@@ -111,6 +111,7 @@ local CODES = {
   presign   = { { "InvalidSignatureException", 403 },           { "AccessDenied", 403 },                { "AccessDenied", 403 } },
   payload   = { { "InvalidSignatureException", 400 },           { "XAmzContentSHA256Mismatch", 400 },   { "SignatureDoesNotMatch", 403 } },
   argument  = { { "InvalidSignatureException", 400 },           { "InvalidArgument", 400 },             { "InvalidParameterValue", 400 } },
+  v2        = { { "IncompleteSignatureException", 400 },        { "InvalidRequest", 400 },              { "IncompleteSignature", 400 } },
 }
 
 local DEFAULT_MESSAGES = {
@@ -235,6 +236,13 @@ local function verify(req, opts)
   local presigned = authz == nil and req.query ~= nil
     and (req.query:find("X-Amz-Signature=", 1, true) or req.query:find("X-Amz-Credential=", 1, true)) ~= nil
   local akid, scope_date, region, scope_service, signed_list, signature, amz_date, token
+  -- Signature Version 2 (the AWS CLI's `s3 presign` default in us-east-1):
+  -- refused as S3 refuses it for buckets created since June 2020.
+  if (authz and authz:find("^AWS ")) or (not authz and req.query
+      and req.query:find("AWSAccessKeyId=", 1, true) and req.query:find("Signature=", 1, true)) then
+    return failure(service, "v2", "The authorization mechanism you have provided is not supported. "
+      .. "Please use AWS4-HMAC-SHA256.")
+  end
   if authz then
     local cred
     cred, signed_list, signature = authz:match(
