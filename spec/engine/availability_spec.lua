@@ -1,7 +1,8 @@
 -- bin/personalize-local keeps answering while its jobs run: a 1M-row
--- import and a training on those 1M interactions run in the worker's
--- thread pool while the spec times describe_*, get_recommendations and the
--- health check; JSON bodies above the limit are refused unread.
+-- import, a training on those 1M interactions, then both at once run in
+-- the worker's thread pool while the spec times describe_*,
+-- get_recommendations and the health check; JSON bodies above the limit
+-- are refused unread.
 local socket = require "socket"
 local core = require "personalize.core"
 local client = require "personalize.client"
@@ -62,8 +63,10 @@ describe("bin/personalize-local while jobs run", function()
     return g, ds
   end
 
+  local imports = 0
   local function import(ds, bucket, key)
-    local job = assert(p:create_dataset_import_job { jobName = "imp-" .. key:gsub("%W", ""), datasetArn = ds,
+    imports = imports + 1
+    local job = assert(p:create_dataset_import_job { jobName = "imp-" .. imports, datasetArn = ds,
       dataSource = { dataLocation = ("s3://%s/%s"):format(bucket, key) }, roleArn = ROLE }).datasetImportJobArn
     return job
   end
@@ -207,5 +210,26 @@ describe("bin/personalize-local while jobs run", function()
         stats.fast, stats.n, BOUND * 1000))
       local metrics = assert(p:get_solution_metrics { solutionVersionArn = bsv }).metrics
       assert.is_number(metrics.normalized_discounted_cumulative_gain_at_10)
+
+      -- Both at once, in the pool's two threads: a training on "big" and
+      -- an import of the same 1M rows into a third group.
+      local _, cds = group("third")
+      local bsv2 = assert(p:create_solution_version { solutionArn = bsol }).solutionVersionArn
+      local cjob = import(cds, "bkt", "big.csv")
+      stats, status = time_requests(function()
+        local v = p:describe_solution_version { solutionVersionArn = bsv2 }
+        local j = p:describe_dataset_import_job { datasetImportJobArn = cjob }
+        if not (v and j) then return nil end
+        local a, b = v.solutionVersion.status, j.datasetImportJob.status
+        if a:find("PROGRESS") or a:find("PENDING") then return a end
+        if b:find("PROGRESS") or b:find("PENDING") then return b end
+        return a == "ACTIVE" and b == "ACTIVE" and "ACTIVE" or (a .. " " .. b)
+      end, campaign, bg)
+      assert.equal("ACTIVE", status)
+      print(("[availability] training and import at once: %d answers, %d within %d ms, %d while IN_PROGRESS, slowest %.1f ms")
+        :format(stats.n, stats.fast, BOUND * 1000, stats.during, stats.slowest * 1000))
+      assert.is_true(stats.during >= MIN_SAMPLES, "too few answers while the jobs ran: " .. stats.during)
+      assert.is_true(stats.fast >= SHARE * stats.n, ("%d of %d answers within %d ms"):format(
+        stats.fast, stats.n, BOUND * 1000))
     end)
 end)
