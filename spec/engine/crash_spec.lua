@@ -247,3 +247,36 @@ describe("bin/personalize-local after kill -9", function()
     assert.matches("already running on " .. d:gsub("%p", "%%%0"), out)
   end)
 end)
+
+describe("personalize-local's data directory after a killed write", function()
+  local engine = require "personalize.engine"
+
+  it("loses the temporary files a killed writer left when it opens, and nothing else", function()
+    local dir = files.tmpdir()
+    finally(function() core.remove_tree(dir) end)
+    -- an engine with an S3 object whose key looks like a temporary file
+    local eng = assert(engine.open { dir = dir })
+    assert(eng.s3:create_bucket("bkt"))
+    assert(eng.s3:write_object("bkt", "x.tmp.Ab12Cd", "kept", "text/plain"))
+    eng:close()
+    local left = {
+      dir .. "/state.json.tmp.Ab12Cd",
+      dir .. "/datasets/d1/data.json.tmp.Zz09yY",
+      dir .. "/models/m1.json.tmp.000000",
+    }
+    assert(core.mkdir(dir .. "/datasets/d1"))
+    assert(core.mkdir(dir .. "/models"))
+    assert(core.mkdir(dir .. "/run/tmp"))
+    for _, path in ipairs(left) do files.write(path, "{\"cut") end
+    files.write(dir .. "/run/tmp/nginx.tmp.Ab12Cd", "nginx's own")
+    files.write(dir .. "/datasets/d1/notes.tmp.txt", "not a temporary file's name")
+    eng = assert(engine.open { dir = dir })
+    eng:close()
+    for _, path in ipairs(left) do assert.is_nil(files.read(path), path) end
+    assert.equal("nginx's own", files.read(dir .. "/run/tmp/nginx.tmp.Ab12Cd"))
+    assert.is_string(files.read(dir .. "/datasets/d1/notes.tmp.txt"))
+    eng = assert(engine.open { dir = dir })
+    assert.equal("kept", (eng.s3:read_object("bkt", "x.tmp.Ab12Cd")))
+    eng:close()
+  end)
+end)
