@@ -406,10 +406,24 @@ local function typed_dataset(eng, arn, dtype)
 end
 
 -- Validates all records first, then appends them: a bad record rejects
--- the whole call and nothing is written.
-local function append_all(eng, ds, records)
+-- the whole call and nothing is written. Fields named in `optional` may be
+-- left out even when the schema does not allow null.
+local function append_all(eng, ds, records, optional)
   local fields, problem = jobs.dataset_fields(eng, ds)
   if not fields then return err("InvalidInputException", problem) end
+  if optional then
+    local relaxed = {}
+    for i, f in ipairs(fields) do
+      if optional[f.name] and not f.nullable then
+        local copy = {}
+        for k, v in pairs(f) do copy[k] = v end
+        copy.nullable = true
+        f = copy
+      end
+      relaxed[i] = f
+    end
+    fields = relaxed
+  end
   local known = {}
   for _, f in ipairs(fields) do known[f.name] = true end
   local rows = {}
@@ -470,9 +484,16 @@ function handlers.PutEvents(eng, params)
     set_present(values, "EVENT_TYPE", e.eventType)
     set_present(values, "EVENT_VALUE", e.eventValue)
     set_present(values, "RECOMMENDATION_ID", e.recommendationId)
+    if type(e.impression) == "table" and #e.impression > 0 then
+      values.IMPRESSION = table.concat(e.impression, "|") -- the bulk CSV's form
+    end
     records[i] = { values = values, where = where, props = names }
   end
-  return append_all(eng, ds, records)
+  -- `impression` is optional in every event (API reference, Event:
+  -- "Required: No"; a recommendationId records implicit impressions), and
+  -- AWS's exploration notebook sends clicks without one to a schema whose
+  -- IMPRESSION field is a non-null string.
+  return append_all(eng, ds, records, { IMPRESSION = true })
 end
 
 local function put_entities(eng, params, list_member, dtype, id_member, id_field)
