@@ -17,6 +17,8 @@
 --   * an accepted request is refused once its body (where the payload is
 --     signed), a signed header's value, its path, its session token or
 --     its SignedHeaders (host dropped) are changed afterwards;
+--   * signed validly over all its headers but host, or one x-amz-* header
+--     (for S3 also Content-Type), it is refused (the SignedHeaders rule);
 --   * a signature scoped to another region is refused.
 local auth = require "personalize.engine.auth"
 local sigv4 = require "personalize.sigv4"
@@ -30,6 +32,7 @@ local OPTS = {
   sessions = function(akid) if akid == "ASIAFUZZEXAMPLE" then return SESSION end end,
   now = NOW, region = REGION, services = { personalize = true, s3 = true, sts = true },
 }
+local low_signer = core.signer()
 local RESERVED = { host = true, authorization = true, ["x-amz-date"] = true, ["content-length"] = true,
   ["x-amz-security-token"] = true, ["x-amz-content-sha256"] = true, ["transfer-encoding"] = true }
 
@@ -166,6 +169,26 @@ return function(data)
       t = copy(req)
       t.headers["x-amz-security-token"] = "forged"
       refused(t, "the session token")
+    end
+    -- Validly signed over fewer headers: every header is still sent, so
+    -- only the SignedHeaders rule can refuse it.
+    local function sign_without(omit)
+      local subset = {}
+      for k, v in pairs(req.headers) do
+        if k ~= "authorization" and k ~= omit then subset[k] = v end
+      end
+      local payload = s3 and req.headers["x-amz-content-sha256"] or core.sha256_hex(req.body)
+      t = copy(req)
+      t.headers.authorization = low_signer:sign(req.method, req.path, req.query, subset, payload,
+        creds.access_key_id, creds.secret_access_key, req.headers["x-amz-date"], REGION,
+        s3 and "s3" or "personalize", not s3, not s3, false)
+      return t
+    end
+    assert(verify(sign_without(nil)), "refused a request signed over all its headers")
+    for name in pairs(req.headers) do
+      if name == "host" or name:sub(1, 6) == "x-amz-" or (s3 and name == "content-type") then
+        refused(sign_without(name), "its signature: " .. name .. " left unsigned")
+      end
     end
   end
 end
