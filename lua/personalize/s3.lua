@@ -132,10 +132,10 @@ local function addressing_style(cfg, opts)
     if type(v) ~= "boolean" then error("personalize.s3: s3_force_path_style must be a boolean", 4) end
     if v then return "path" end
   end
-  local style = type(opts.s3) == "table" and opts.s3.addressing_style
+  local style = type(opts.s3) == "table" and opts.s3.addressing_style or nil
   if not style then
     local p = cfg:profile()
-    style = p and type(p.s3) == "table" and p.s3.addressing_style
+    style = p and type(p.s3) == "table" and p.s3.addressing_style or nil
   end
   if style ~= nil and style ~= "auto" and style ~= "path" and style ~= "virtual" then
     error(("personalize.s3: addressing_style must be auto, path or virtual, got %q"):format(tostring(style)), 4)

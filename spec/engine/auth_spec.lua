@@ -306,6 +306,36 @@ out['short'] = error_of(sts.assume_role, RoleArn='arn:aws:iam::123456789012:user
     end)
   end)
 
+  describe("role profiles of this library", function()
+    it("assume the profile's role through the engine's STS and call Personalize and S3 with it", function()
+      local aws_env = require "support.aws_env"
+      local home = aws_env.home {
+        config = "[profile dev]\nrole_arn = arn:aws:iam::123456789012:role/LuaDev\nsource_profile = base\n"
+          .. "region = " .. server.region .. "\n[profile base]\nregion = " .. server.region .. "\n",
+        credentials = "[base]\naws_access_key_id = " .. server.access_key_id .. "\naws_secret_access_key = "
+          .. server.secret_access_key .. "\n",
+      }
+      local out = aws_env.shown(aws_env.run([[
+local creds, provider = personalize.credentials {}
+show("provider", provider)
+show("key", creds.access_key_id:sub(1, 4))
+local groups, err = personalize.client("personalize", {}):list_dataset_groups {}
+show("groups", groups and #groups.datasetGroups or tostring(err))
+local s3 = personalize.client("s3", {})
+local ok, perr = s3:put_object { Bucket = "auth-bucket", Key = "from-lua-role", Body = "lua role" }
+show("put", ok and "ok" or tostring(perr))
+local got = s3:get_object { Bucket = "auth-bucket", Key = "from-lua-role" }
+show("body", got and got.Body)
+]], { HOME = home.dir, AWS_PROFILE = "dev", AWS_ENDPOINT_URL = server.endpoint }))
+      home:remove()
+      assert.equal("ASIA", out.key)
+      assert.matches("^%d+$", out.groups)
+      assert.equal("ok", out.put)
+      assert.equal("lua role", out.body)
+      assert.truthy(out.provider)
+    end)
+  end)
+
   describe("presigned URLs and unsigned requests", function()
     local function presigned(o)
       return sigv4.presign { method = "GET", url = server.endpoint .. "/auth-bucket/kept", region = server.region,
