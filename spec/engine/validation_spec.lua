@@ -186,3 +186,17 @@ describe("the client's refusals", function()
     assert.matches("personalize-local", err.message, 1, true)
   end)
 end)
+
+describe("personalize-local's internal errors", function()
+  it("answer InternalFailure without naming a source file", function()
+    local env = engine_local.new()
+    local eng = env.engine
+    eng.dispatch = function() error("state is broken") end
+    local res = eng:handle { method = "POST", path = "/", headers = {}, body = "{}" }
+    env.close()
+    assert.equal(500, res.status)
+    local doc = cjson.decode(res.body)
+    assert.equal("InternalFailure", doc.__type)
+    assert.equal("personalize-local: state is broken", doc.message)
+  end)
+end)

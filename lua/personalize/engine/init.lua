@@ -287,7 +287,9 @@ function Engine:handle(req)
   self:tick()
   local ok, res = pcall(self.dispatch, self, req, rid)
   if not ok then
-    return json_error(rid, false, 500, "InternalFailure", "personalize-local: " .. tostring(res))
+    -- the error, without the source file and line it was raised at
+    return json_error(rid, false, 500, "InternalFailure",
+      "personalize-local: " .. tostring(res):gsub("^[^\n]-%.lua:%d+: ", ""))
   end
   return res
 end
