@@ -1,6 +1,7 @@
 # lua-personalize: build, test, check, bench.
 #
-#   make              build personalize/core.so for Lua 5.4 (build/lua5.4/)
+#   make              build personalize/core.so and personalize/engine/core.so
+#                     for Lua 5.4 (build/lua5.4/)
 #   make LUA=luajit   build it for LuaJIT / OpenResty (build/luajit/)
 #   make test         install what is missing, build both, run every spec under both
 #   make demo         the main job: the tutorial against personalize-local
@@ -18,6 +19,9 @@ CC         ?= cc
 PKG_CONFIG ?= pkg-config
 BUILD      := build/$(LUA)
 CORE       := $(BUILD)/personalize/core.so
+# personalize-local's C part (SQLite), apart from the client's core.
+ENGINE_CORE := $(BUILD)/personalize/engine/core.so
+CORES      := $(CORE) $(ENGINE_CORE)
 
 ifeq ($(LUA),luajit)
 LUA_PC := luajit
@@ -44,6 +48,10 @@ LDFLAGS  += -shared
 SRCS     := $(wildcard src/*.c)
 OBJS     := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(SRCS))
 HDRS     := $(wildcard src/*.h)
+ENGINE_SRCS := $(wildcard src/engine/*.c)
+ENGINE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRCS))
+ENGINE_HDRS := $(wildcard src/engine/*.h)
+ENGINE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3)
 
 SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)
@@ -52,15 +60,19 @@ BUSTED   ?= /usr/bin/busted
 .PHONY: all test test-one deps models demo bench bench-one bench-profile clean lint data \
         rock rock-install
 
-all: $(CORE)
+all: $(CORES)
 
-$(BUILD)/obj/%.o: src/%.c $(HDRS) Makefile lua/personalize/version.lua
+$(BUILD)/obj/%.o: src/%.c $(HDRS) $(ENGINE_HDRS) Makefile lua/personalize/version.lua
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
 $(CORE): $(OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LIBS)
+
+$(ENGINE_CORE): $(ENGINE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $(ENGINE_OBJS) $(ENGINE_LIBS)
 
 deps:
 	@sh tools/deps.sh
@@ -70,7 +82,7 @@ test: deps
 	$(MAKE) test-one LUA=lua5.4
 	$(MAKE) test-one LUA=luajit
 
-test-one: $(CORE)
+test-one: $(CORES)
 	$(SPEC_ENV) $(LUA) $(BUSTED) $(BUSTED_ARGS) spec
 
 MODELS_SRC ?= third_party/aws-models
@@ -80,7 +92,7 @@ models:
 
 # MovieLens ml-latest-small as Personalize CSVs (from Debian's r-cran-dslabs),
 # and the small synthetic set used when R is unavailable.
-data: $(CORE)
+data: $(CORES)
 	lua5.4 tools/gen_small_data.lua data/small
 	sh tools/movielens.sh data/movielens || \
 	  echo "data: MovieLens unavailable; the tutorial will use data/small" >&2
@@ -94,7 +106,7 @@ demo: deps
 
 # A Lua REPL with the library loaded from this clone (LUA=luajit for LuaJIT).
 .PHONY: repl
-repl: $(CORE)
+repl: $(CORES)
 	@bin/personalize-repl $(LUA)
 
 build/bench/sign_loop: bench/sign_loop.c src/sigv4.c src/sigv4.h
@@ -105,20 +117,20 @@ bench: deps
 	$(MAKE) --no-print-directory bench-one LUA=lua5.4
 	$(MAKE) --no-print-directory bench-one LUA=luajit
 
-bench-one: $(CORE) build/bench/sign_loop
+bench-one: $(CORES) build/bench/sign_loop
 	$(SPEC_ENV) $(LUA) bench/run.lua
 
 # Instructions per signed request, per core.http POST and per full
 # get_recommendations under valgrind's callgrind (bench/profile.sh; ~1 min
 # per interpreter). Not part of `bench`: counts, not timings.
-bench-profile: $(CORE)
+bench-profile: $(CORES)
 	$(SPEC_ENV) sh bench/profile.sh $(LUA)
 
 # The README's table "Compatibility with AWS's published code": runs
 # spec/compat (AWS's own Personalize code against personalize-local), then
 # rewrites the table from its results, failures included.
 .PHONY: compat-report
-compat-report: $(CORE)
+compat-report: $(CORES)
 	-$(SPEC_ENV) $(LUA) $(BUSTED) spec/compat/compat_spec.lua
 	$(SPEC_ENV) $(LUA) spec/compat/report.lua README.md
 
@@ -131,8 +143,8 @@ ANALYZE_FLAGS = -std=c99 $(DEFINES) \
 lint: deps
 	luacheck $(wildcard lua spec examples bin tools bench)
 	cppcheck --enable=warning,style,performance,portability --inline-suppr \
-	  --error-exitcode=1 -q --std=c99 -Isrc -I/usr/include/lua5.4 $(SRCS)
-	@for f in $(SRCS); do \
+	  --error-exitcode=1 -q --std=c99 -Isrc -I/usr/include/lua5.4 $(SRCS) $(ENGINE_SRCS)
+	@for f in $(SRCS) $(ENGINE_SRCS); do \
 	  echo "gcc -fanalyzer $$f"; \
 	  $(CC) -fanalyzer -Werror $(ANALYZE_FLAGS) -c $$f -o /dev/null || exit 1; \
 	done
@@ -171,8 +183,9 @@ rock-build: rock-check
 	$(MAKE) --no-print-directory all BUILD=$(ROCK_BUILD)/core \
 	  LUA_CFLAGS="-I$(ROCK_LUA_INCDIR)" OPT="$(ROCK_OPT)"
 	@if $(ROCK_LUA) -e 'os.exit(rawget(_G, "jit") and 0 or 1)'; then \
-	  mkdir -p $(ROCK_BUILD)/luajit/personalize && \
-	  cp $(ROCK_BUILD)/core/personalize/core.so $(ROCK_BUILD)/luajit/personalize/core.so; \
+	  mkdir -p $(ROCK_BUILD)/luajit/personalize/engine && \
+	  cp $(ROCK_BUILD)/core/personalize/core.so $(ROCK_BUILD)/luajit/personalize/core.so && \
+	  cp $(ROCK_BUILD)/core/personalize/engine/core.so $(ROCK_BUILD)/luajit/personalize/engine/core.so; \
 	elif $(PKG_CONFIG) --exists luajit; then \
 	  $(MAKE) --no-print-directory all LUA=luajit BUILD=$(ROCK_BUILD)/luajit OPT="$(ROCK_OPT)"; \
 	else \
@@ -182,11 +195,14 @@ rock-build: rock-check
 rock-install:
 	mkdir -p $(INST_LUADIR) $(INST_LIBDIR)/personalize $(INST_BINDIR)
 	cp -R lua/personalize $(INST_LUADIR)/
+	mkdir -p $(INST_LIBDIR)/personalize/engine
 	cp $(ROCK_BUILD)/core/personalize/core.so $(INST_LIBDIR)/personalize/core.so
+	cp $(ROCK_BUILD)/core/personalize/engine/core.so $(INST_LIBDIR)/personalize/engine/core.so
 	cp bin/personalize-local $(INST_BINDIR)/personalize-local
 	if [ -f $(ROCK_BUILD)/luajit/personalize/core.so ]; then \
-	  mkdir -p $(INST_PREFIX)/build/luajit/personalize && \
-	  cp $(ROCK_BUILD)/luajit/personalize/core.so $(INST_PREFIX)/build/luajit/personalize/; \
+	  mkdir -p $(INST_PREFIX)/build/luajit/personalize/engine && \
+	  cp $(ROCK_BUILD)/luajit/personalize/core.so $(INST_PREFIX)/build/luajit/personalize/ && \
+	  cp $(ROCK_BUILD)/luajit/personalize/engine/core.so $(INST_PREFIX)/build/luajit/personalize/engine/; \
 	fi
 
 # build/personalize-$(VERSION)-1.src.rock from this clone's HEAD, packed by

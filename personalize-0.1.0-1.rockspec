@@ -40,6 +40,7 @@ dependencies = {
 external_dependencies = {
   CURL = { library = "curl" },
   OPENSSL = { header = "openssl/sha.h", library = "crypto" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 build = {
   type = "make",

@@ -4,7 +4,7 @@
 # `libluajit-5.1-dev`: they conflict with libnginx-mod-http-lua.
 set -eu
 
-PACKAGES="lua5.4 liblua5.4-dev lua-cjson lua-expat libcurl4-openssl-dev libssl-dev
+PACKAGES="lua5.4 liblua5.4-dev lua-cjson lua-expat libcurl4-openssl-dev libssl-dev libsqlite3-dev
 lua-busted lua-check lua-socket lua-expat luarocks pkg-config make gcc
 luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua wrk"
 

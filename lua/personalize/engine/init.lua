@@ -128,6 +128,7 @@ function _M.open(opts)
 end
 
 function Engine:close()
+  if self.store then self.store:close() end
   if self.lock then self.lock:unlock(); self.lock = nil end
 end
 

@@ -1,0 +1,19 @@
+/*
+ * core.c - luaopen_personalize_engine_core: the C half of personalize-local.
+ */
+#include "engine.h"
+
+#if defined(__GNUC__)
+#define PZ_EXPORT __attribute__((visibility("default")))
+#else
+#define PZ_EXPORT
+#endif
+
+PZ_EXPORT int luaopen_personalize_engine_core(lua_State *L);
+
+PZ_EXPORT int luaopen_personalize_engine_core(lua_State *L)
+{
+	lua_newtable(L);
+	pz_open_sqlite(L);
+	return 1;
+}

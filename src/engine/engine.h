@@ -1,0 +1,17 @@
+/*
+ * engine.h - how the parts of personalize.engine.core register themselves.
+ *
+ * personalize.engine.core is the C half of personalize-local, apart from
+ * the client's personalize.core so that a user of the client never loads
+ * it. Each part exports one `pz_open_<part>(L)` that adds its functions to
+ * the module table on top of the stack and creates its metatables. Nothing
+ * here keeps process-wide mutable state.
+ */
+#ifndef PERSONALIZE_ENGINE_H
+#define PERSONALIZE_ENGINE_H
+
+#include "../compat.h"
+
+void pz_open_sqlite(lua_State *L);	/* sqlite.c: the state database */
+
+#endif
