@@ -99,7 +99,7 @@ _M.PROGRAMS = {
     families = { "imports", "solutions", "campaigns", "events", "deletion", "cleanup" } },
   { name = "cli_getting_started", file = "cli_getting_started.sh",
     source = "Developer guide: Getting started (AWS CLI)",
-    families = { "cli", "imports", "solutions", "campaigns" } },
+    families = { "cli", "imports", "solutions", "campaigns", "events", "filters", "batch", "deletion", "cleanup" } },
 }
 
 local by_name = {}

@@ -6,7 +6,8 @@
 # resource is described until ACTIVE, as the guide asks before the next
 # step (its "wait" between commands is a describe loop here, 0.6 s apart).
 # Then the guide's CLI pages for recording events, filtering
-# recommendations and deleting resources, on the same dataset group.
+# recommendations, batch inference, dataset export and deleting resources,
+# on the same dataset group.
 # The last line is `COMPAT-RESULT {...}` like the Python programs'.
 set -u
 cd "${COMPAT_WORKDIR:-.}"
@@ -21,12 +22,16 @@ run() { # run STEP aws-args... : prints stdout, fails the program on a non-zero 
   out=$(aws --output text "$@" 2>err.txt) || fail "$(tr '\n"' '  ' <err.txt | cut -c1-300)"
   printf '%s\n' "$out"
 }
-wait_active() { # wait_active STEP describe-command --arn-option ARN QUERY
+wait_active() { # wait_active STEP describe-command --arn-option ARN --query MEMBER.status
   s=$1; shift
+  step=$s
   i=0
   while [ $i -lt 300 ]; do
     status=$(run "$s" personalize "$@") || exit 1
-    case $status in ACTIVE) return 0 ;; *FAILED) fail "$s ended $status" ;; esac
+    case $status in
+      ACTIVE) return 0 ;;
+      *FAILED) fail "$s ended $status: $(aws --output text personalize "$1" "$2" "$3" --query '*.failureReason')" ;;
+    esac
     sleep 0.6; i=$((i + 1))
   done
   fail "$s did not become ACTIVE"
@@ -45,7 +50,7 @@ bucket=123456789012-us-east-1-personalize-cli
 cat > policy.json <<JSON
 {"Version": "2012-10-17", "Id": "PersonalizeS3BucketAccessPolicy",
  "Statement": [{"Sid": "PersonalizeS3BucketAccessPolicy", "Effect": "Allow",
-   "Principal": {"Service": "personalize.amazonaws.com"}, "Action": ["s3:GetObject", "s3:ListBucket"],
+   "Principal": {"Service": "personalize.amazonaws.com"}, "Action": ["s3:GetObject", "s3:PutObject", "s3:ListBucket"],
    "Resource": ["arn:aws:s3:::$bucket", "arn:aws:s3:::$bucket/*"]}]}
 JSON
 cat > MovieRatingSchema.json <<JSON
@@ -102,6 +107,32 @@ filter=$(run create-filter personalize create-filter --name MovieNotRatedBy --da
 wait_active describe-filter describe-filter --filter-arn "$filter" --query filter.status || exit 1
 run get-recommendations personalize-runtime get-recommendations --campaign-arn "$campaign" --user-id 12 \
   --filter-arn "$filter" --filter-values '{"EVENT_TYPE": "\"click\""}' --query 'itemList[].itemId' >/dev/null || exit 1
+
+# "Creating a batch inference job (AWS CLI)": JSON Lines of users in, the
+# output read back from the bucket; "Creating a dataset export job (AWS
+# CLI)": the interactions written to the bucket as CSV.
+printf '{"userId": "12"}\n{"userId": "40"}\n' > batch-users.json
+run s3.cp s3 cp batch-users.json "s3://$bucket/batch/in/users.json" >/dev/null || exit 1
+batch=$(run create-batch-inference-job personalize create-batch-inference-job --job-name MovieBatchJob \
+  --solution-version-arn "$version" --num-results 10 \
+  --job-input "s3DataSource={path=s3://$bucket/batch/in/users.json}" \
+  --job-output "s3DataDestination={path=s3://$bucket/batch/out/}" \
+  --role-arn arn:aws:iam::123456789012:role/PersonalizeCompatRole \
+  --batch-inference-job-config '{"itemExplorationConfig": {"explorationWeight": "0.3", "explorationItemAgeCutOff": "30"}}' \
+  --query batchInferenceJobArn) || exit 1
+wait_active describe-batch-inference-job describe-batch-inference-job --batch-inference-job-arn "$batch" \
+  --query batchInferenceJob.status || exit 1
+run s3.cp s3 cp "s3://$bucket/batch/out/users.json.out" batch-out.json >/dev/null || exit 1
+grep -q '"recommendedItems"' batch-out.json || fail "batch output without recommendedItems: $(head -c 200 batch-out.json)"
+[ "$(grep -c userId batch-out.json)" = 2 ] || fail "batch output lines: $(wc -l <batch-out.json)"
+export_job=$(run create-dataset-export-job personalize create-dataset-export-job --job-name MovieExport \
+  --dataset-arn "$dataset" --role-arn arn:aws:iam::123456789012:role/PersonalizeCompatRole \
+  --job-output "{\"s3DataDestination\": {\"path\": \"s3://$bucket/export/\"}}" \
+  --query datasetExportJobArn) || exit 1
+wait_active describe-dataset-export-job describe-dataset-export-job --dataset-export-job-arn "$export_job" \
+  --query datasetExportJob.status || exit 1
+keys=$(run s3.ls s3 ls --recursive "s3://$bucket/export/") || exit 1
+case $keys in *.csv*) ;; *) fail "export wrote no CSV: $keys" ;; esac
 
 # Deleting resources (AWS CLI), dependants first; each deletion is described
 # until the resource is gone before the next.
