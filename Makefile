@@ -79,6 +79,8 @@ deps:
 
 # The test command of the README: everything, under both interpreters.
 test: deps
+	$(MAKE) --no-print-directory all LUA=lua5.4
+	$(MAKE) --no-print-directory all LUA=luajit
 	$(MAKE) test-one LUA=lua5.4
 	$(MAKE) test-one LUA=luajit
 
