@@ -207,7 +207,8 @@ check-asan: asan-core $(ASAN_DIR)/asan_unpreload.so $(ASAN_DIR)/lua5.4
 
 # ---- valgrind over the specs that reach the C core -----------------------
 
-VALGRIND_SPECS = $(wildcard spec/core spec/sigv4 spec/client spec/secrets_spec.lua spec/engine/store_spec.lua)
+VALGRIND_SPECS = $(wildcard spec/core spec/sigv4 spec/client spec/secrets_spec.lua spec/engine/store_spec.lua \
+                 spec/engine/columns_spec.lua)
 VALGRIND       = valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite \
                  --show-leak-kinds=definite --error-exitcode=1 --keep-debuginfo=yes \
                  --suppressions=fuzz/valgrind.supp --trace-children=no

@@ -17,10 +17,15 @@
 --   5. personalize-local: bench/recipes.lua when present (training and
 --      quality), and get_recommendations p50/p99 over loopback against
 --      bin/personalize-local.
+--   6. personalize-local at scale (bench/scale.lua): generated power-law
+--      interactions; import, training per recipe, restart, peak RSS and
+--      size on disk next to `wc -l` and a C pass over the same CSV.
 --
 -- Environment: BENCH_N (signatures, default 200000), BENCH_CALLS
 -- (sequential calls per round, default 3000), BENCH_FANOUT (default
--- 2000), BENCH_RSS_CALLS (default 100000), BENCH_ONLY ("1,3": sections).
+-- 2000), BENCH_RSS_CALLS (default 100000), BENCH_SCALE (interactions of
+-- section 6, default 1000000; a list: "1000000,5000000"), BENCH_ONLY
+-- ("1,3": sections).
 package.path = "bench/?.lua;" .. package.path
 
 local core = require "personalize.core"
@@ -38,7 +43,7 @@ local function env_number(name, default)
 end
 
 local ONLY = {}
-for n in (os.getenv("BENCH_ONLY") or "1,2,3,4,5"):gmatch("%d") do ONLY[tonumber(n)] = true end
+for n in (os.getenv("BENCH_ONLY") or "1,2,3,4,5,6"):gmatch("%d") do ONLY[tonumber(n)] = true end
 
 local CREDS = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
 local ARN = "arn:aws:personalize:us-east-1:123456789012:campaign/movies"
@@ -315,7 +320,15 @@ local function bench_local()
   end
 end
 
-local sections = { bench_sigv4, bench_sequential, bench_fanout, bench_memory, bench_local }
+---------------------------------------------------------------------------
+-- 6. personalize-local at scale
+
+local function bench_scale()
+  print("\n6. personalize-local at scale (BENCH_SCALE)")
+  require("scale").run { line = line }
+end
+
+local sections = { bench_sigv4, bench_sequential, bench_fanout, bench_memory, bench_local, bench_scale }
 for i, f in ipairs(sections) do
   if ONLY[i] then
     local ok, err = pcall(f)

@@ -15,5 +15,6 @@ PZ_EXPORT int luaopen_personalize_engine_core(lua_State *L)
 {
 	lua_newtable(L);
 	pz_open_sqlite(L);
+	pz_open_columns(L);
 	return 1;
 }

@@ -13,5 +13,6 @@
 #include "../compat.h"
 
 void pz_open_sqlite(lua_State *L);	/* sqlite.c: the state database */
+void pz_open_columns(lua_State *L);	/* columns.c: imported rows as column files */
 
 #endif

@@ -17,13 +17,21 @@
 -- run again from its inputs after a crash: outputs are replaced whole,
 -- and an incremental import or a deletion that already landed is seen in
 -- data.json and not applied twice.
--- Stored data: datasets/<id>/data.json holds the imported rows by column
--- (replaced atomically: a failed import keeps the previous data) and
--- datasets/<id>/events.jsonl the records sent one by one (put_events,
--- put_items, ...), appended durably. data.json's "@journal_skip" counts
--- the journal's first lines already folded into it (by a data deletion),
--- "@import" names the last import job it holds. In memory a dataset's
--- rows are the imported ones then the journal's; a record sent one by one is appended
+-- Stored data: datasets/<id>/parts/<name>/ hold the imported rows as
+-- typed column files (personalize.engine.core's csv_import writes them
+-- from the S3 object's file, columns_write from rows in memory,
+-- columns_read reads them back), and datasets/<id>/data.json lists the
+-- parts in order ("@parts", each { dir =, rows = }) with the total "n";
+-- it is replaced atomically after the parts are written, so a failed or
+-- killed import keeps the previous data, and an INCREMENTAL import adds a
+-- part. A data.json without "@parts" is an older engine's rows as JSON
+-- columns: read as they are, and turned into a part on the next write.
+-- datasets/<id>/events.jsonl is the journal of records sent one by one
+-- (put_events, put_items, ...), appended durably. data.json's
+-- "@journal_skip" counts the journal's first lines already folded into
+-- the parts (by a data deletion), "@import" names the last import job
+-- they hold. In memory a dataset's rows are the imported ones then the
+-- journal's; a record sent one by one is appended
 -- to them, so the per-user index of interactions (jobs.interaction_index)
 -- catches up with the new rows only. Models remember how many journal
 -- rows their training saw (_journal_mark), which tells live events apart.
@@ -42,6 +50,8 @@ local recipes = require "personalize.engine.recipes"
 local metrics = require "personalize.engine.metrics"
 local store_mod = require "personalize.engine.store"
 local filters = require "personalize.engine.filters"
+local ecore = require "personalize.engine.core"
+local core = require "personalize.core"
 
 local cjson = store_mod.json
 local null = cjson.null
@@ -68,22 +78,7 @@ local function dataset_fields(eng, ds)
 end
 _M.dataset_fields = dataset_fields
 
--- Columns with holes (nulls) survive JSON as arrays of cjson.null.
-local function encode_columns(data)
-  local out = { n = data.n }
-  for k, col in pairs(data) do
-    if k ~= "n" then
-      local c = {}
-      for i = 1, data.n do
-        local v = col[i]
-        if v == nil then c[i] = null else c[i] = v end
-      end
-      out[k] = c
-    end
-  end
-  return out
-end
-
+-- An older engine's data.json: columns with holes as arrays of cjson.null.
 local function decode_columns(doc)
   local data = { n = doc.n or 0 }
   for k, col in pairs(doc) do
@@ -133,21 +128,83 @@ function _M.append_record(eng, ds, row)
   return true
 end
 
+-- data.json of `ds` (the parts and the "@" members), or nil when nothing
+-- was imported yet.
+local function manifest(eng, ds)
+  local doc, err = eng.store:read_json(data_path(ds))
+  if not doc and err then error("cannot read the rows of " .. ds.datasetArn .. ": " .. err, 0) end
+  return doc
+end
+
+local function part_dir(eng, ds, rel)
+  return eng.store:path("datasets/" .. ds._id .. "/" .. rel)
+end
+
 -- The imported rows of `ds` and data.json's "@" members.
 local function bulk_data(eng, ds)
-  local doc = eng.store:read_json(data_path(ds))
+  local doc = manifest(eng, ds)
   local meta = {}
   if not doc then return { n = 0 }, meta end
   for k, v in pairs(doc) do
     if k:sub(1, 1) == "@" then meta[k] = v end
   end
-  return decode_columns(doc), meta
+  local parts = meta["@parts"]
+  if not parts then return decode_columns(doc), meta end
+  local dirs = {}
+  for i, part in ipairs(parts) do dirs[i] = part_dir(eng, ds, part.dir) end
+  local data, err = ecore.columns_read(dirs)
+  if not data then error("cannot read the rows of " .. ds.datasetArn .. ": " .. err, 0) end
+  return data, meta
 end
 
-local function write_bulk(eng, ds, data, meta)
-  local doc = encode_columns(data)
+-- A new, empty part directory of `ds` named after `name`: its
+-- data.json-relative path and its path. A part data.json (`doc`) lists is
+-- never reused, so a job run again after a kill cannot touch live rows.
+local function new_part(eng, ds, name, doc)
+  local used = {}
+  for _, part in ipairs(doc and doc["@parts"] or {}) do used[part.dir] = true end
+  local rel, g = "parts/" .. name .. "-1", 1
+  while used[rel] do
+    g = g + 1
+    rel = "parts/" .. name .. "-" .. g
+  end
+  local dir = part_dir(eng, ds, rel)
+  local ok, err = core.remove_tree(dir) -- what a killed run of the same job left
+  if ok then ok, err = core.mkdir(dir) end
+  if not ok then return nil, err end
+  return rel, dir
+end
+
+-- Replaces data.json with `parts` and `meta`, then removes the parts of
+-- `old_meta` the new list no longer holds.
+local function write_parts(eng, ds, parts, meta, old_meta)
+  local doc, n, keep = {}, 0, {}
   for k, v in pairs(meta) do doc[k] = v end
-  return eng.store:write_json(data_path(ds), doc)
+  for _, part in ipairs(parts) do
+    n = n + part.rows
+    keep[part.dir] = true
+  end
+  doc.n, doc["@parts"] = n, parts
+  local ok, err = eng.store:write_json(data_path(ds), doc)
+  if not ok then return nil, err end
+  for _, part in ipairs(old_meta and old_meta["@parts"] or {}) do
+    if not keep[part.dir] then core.remove_tree(part_dir(eng, ds, part.dir)) end
+  end
+  return true
+end
+
+-- A name for the parts a job writes: its ARN's last part.
+local function job_tag(arn)
+  return (tostring(arn):match("([^/:]+)$") or "job"):gsub("[^%w_.-]", "_")
+end
+
+-- `data` (rows in memory) as a new part named `name`.
+local function write_rows(eng, ds, data, name, doc)
+  local rel, dir = new_part(eng, ds, name, doc)
+  if not rel then return nil, dir end
+  local ok, err = ecore.columns_write(dir, data)
+  if not ok then return nil, err end
+  return { dir = rel, rows = data.n }
 end
 
 -- All rows of dataset `ds`: imported ones, then those sent one by one.
@@ -211,13 +268,14 @@ local function group_datasets(eng, group_arn)
 end
 _M.group_datasets = group_datasets
 
--- Reads the CSV objects at an s3:// URL (one object, or all under a
--- prefix), checking the bucket policy lets Personalize read them.
-local function read_source(eng, url)
+-- The objects at an s3:// URL (one object, or all under a prefix) as
+-- { name = "s3://bucket/key", bucket =, key = }, checking the bucket
+-- policy lets Personalize read them.
+local function source_objects(eng, url)
   local bucket, key = split_s3(url)
   local s3 = eng.s3
   local keys
-  if key ~= "" and not key:find("/$") and s3:read_object(bucket, key) then
+  if key ~= "" and not key:find("/$") and s3:stat_object(bucket, key) then
     keys = { key }
   else
     local listed, code, msg = s3:list_keys(bucket, key)
@@ -229,37 +287,75 @@ local function read_source(eng, url)
     end
     if #keys == 0 then return nil, fmt("no files found at %s", url) end
   end
-  local files = {}
+  local objects = {}
   for _, k in ipairs(keys) do
     if not s3:allows(bucket, PRINCIPAL, "s3:GetObject", k) then return nil, S3_DENIED end
-    local text, code, msg = s3:read_object(bucket, k)
-    if not text then return nil, fmt("cannot read s3://%s/%s: %s %s", bucket, k, tostring(code), tostring(msg or "")) end
-    files[#files + 1] = { name = "s3://" .. bucket .. "/" .. k, text = text }
+    objects[#objects + 1] = { name = "s3://" .. bucket .. "/" .. k, bucket = bucket, key = k }
   end
-  return files
+  return objects
 end
 
+-- Reads the objects at an s3:// URL as { { name =, text = }, ... }.
+local function read_source(eng, url)
+  local objects, err = source_objects(eng, url)
+  if not objects then return nil, err end
+  for _, o in ipairs(objects) do
+    local text, code, msg = eng.s3:read_object(o.bucket, o.key)
+    if not text then return nil, fmt("cannot read %s: %s %s", o.name, tostring(code), tostring(msg or "")) end
+    o.text = text
+  end
+  return objects
+end
+
+-- Each CSV object is read by the C reader straight from its file into a
+-- new part; data.json then lists them (after the dataset's parts, for an
+-- INCREMENTAL import).
 function _M.import(eng, job)
   local ds = eng.store.resources[job.datasetArn]
   if not ds then return false, "the dataset no longer exists" end
   local fields, problem = dataset_fields(eng, ds)
   if not fields then return false, problem end
-  local files, rerr = read_source(eng, job.dataSource.dataLocation)
-  if not files then return false, rerr end
-  local data
-  for _, f in ipairs(files) do
-    local part, perr = import.parse(f.text, fields, { file = f.name })
-    if not part then return false, perr end
-    data = data and import.append(data, part) or part
+  local objects, rerr = source_objects(eng, job.dataSource.dataLocation)
+  if not objects then return false, rerr end
+  local doc = manifest(eng, ds)
+  local meta = {}
+  for k, v in pairs(doc or {}) do
+    if type(k) == "string" and k:sub(1, 1) == "@" then meta[k] = v end
   end
-  local bulk, meta = bulk_data(eng, ds)
   if meta["@import"] == job.datasetImportJobArn then return true end   -- landed before a restart
-  if job.importMode == "INCREMENTAL" then
-    data = import.append(bulk, data)
+  local parts = {}
+  local function fail(reason)
+    for _, part in ipairs(parts) do core.remove_tree(part_dir(eng, ds, part.dir)) end
+    return false, reason
   end
-  meta["@import"] = job.datasetImportJobArn
-  local ok, werr = write_bulk(eng, ds, data, meta)
-  if not ok then return false, "cannot store the imported data: " .. tostring(werr) end
+  if job.importMode == "INCREMENTAL" and doc then
+    if meta["@parts"] then
+      for i, part in ipairs(meta["@parts"]) do parts[i] = part end
+    else -- an older engine's rows: they become the first part
+      local part, werr = write_rows(eng, ds, decode_columns(doc), "import-" .. job_tag(job.datasetImportJobArn) .. "-0", doc)
+      if not part then return fail("cannot store the imported data: " .. tostring(werr)) end
+      parts[1] = part
+    end
+  end
+  local first_new = #parts + 1
+  for k, o in ipairs(objects) do
+    local path, code, msg = eng.s3:object_path(o.bucket, o.key)
+    if not path then
+      return fail(fmt("cannot read %s: %s %s", o.name, tostring(code), tostring(msg or "")))
+    end
+    local rel, dir = new_part(eng, ds, "import-" .. job_tag(job.datasetImportJobArn) .. "-" .. k, doc)
+    if not rel then return fail("cannot store the imported data: " .. tostring(dir)) end
+    parts[#parts + 1] = { dir = rel, rows = 0 }
+    local n, reason = ecore.csv_import(path, fields, { file = o.name, out = dir })
+    if not n then return fail(reason) end
+    parts[#parts].rows = n
+  end
+  meta["@import"], meta["@parts"] = job.datasetImportJobArn, nil
+  local ok, werr = write_parts(eng, ds, parts, meta, doc and doc["@parts"] and doc)
+  if not ok then
+    for i = first_new, #parts do core.remove_tree(part_dir(eng, ds, parts[i].dir)) end
+    return false, "cannot store the imported data: " .. tostring(werr)
+  end
   eng.cache[ds.datasetArn] = nil
   return true
 end
@@ -339,9 +435,15 @@ function _M.delete_data(eng, job)
       end
       -- The journal's lines read are folded in; later ones (sent while
       -- the job ran) stay.
-      local _, meta = bulk_data(eng, ds)
-      meta["@journal_skip"] = journal_lines[data] or 0
-      local ok, werr = write_bulk(eng, ds, kept, meta)
+      local doc = manifest(eng, ds)
+      local meta = {}
+      for k, v in pairs(doc or {}) do
+        if type(k) == "string" and k:sub(1, 1) == "@" then meta[k] = v end
+      end
+      meta["@journal_skip"], meta["@parts"] = journal_lines[data] or 0, nil
+      local part, werr = write_rows(eng, ds, kept, "delete-" .. job_tag(job.dataDeletionJobArn), doc)
+      local ok = part
+      if part then ok, werr = write_parts(eng, ds, { part }, meta, doc) end
       if not ok then return false, "cannot store the remaining data: " .. tostring(werr) end
       -- A new journal start: models' marks into the old one no longer apply.
       ds._journal_gen = (ds._journal_gen or 0) + 1

@@ -1,0 +1,1891 @@
+/*
+ * columns.c - imported rows as typed column files: the streaming CSV
+ * reader of bulk imports, and the files' writer and reader.
+ *
+ *   local n, skipped, shown = ecore.csv_import(csv_path, fields, { file = name, out = dir })
+ *   -- or nil, failureReason
+ *   local ok, err = ecore.columns_write(dir, data)      -- { n =, FIELD = {...} } -> files
+ *   local data, err = ecore.columns_read({ dir, ... })  -- the parts, in order -> { n =, FIELD = {...} }
+ *   local sum, rows = ecore.csv_column_sum(csv_path, k)  -- the benchmarks' floor
+ *
+ * csv_import follows import.parse of lua/personalize/engine/import.lua
+ * rule for rule and message for message (its header comment has the
+ * rules; spec/engine/columns_spec.lua checks both agree): a first pass
+ * checks the file is UTF-8, a second reads it line by line in fixed-size
+ * chunks (never the whole file), converts each row's values by the
+ * schema field's Avro type and appends the rows that fit to columns in
+ * memory. `fields` is schema.check's list ({ name =, type =, nullable =,
+ * textual =, categorical = }). On success one file per field is written
+ * into `out` (an existing directory) and the row count, the count of rows
+ * left out and the first 10 of their messages come back.
+ *
+ * A column file <FIELD>.col holds a header (magic, kind, flags, n, the
+ * dictionary's size) then the values: int64 or float64 arrays (with a
+ * byte per row telling present from empty when the field is nullable),
+ * a byte per row for booleans (2 for empty), int32 codes into a
+ * dictionary of distinct strings (-1 for empty; each string stored once),
+ * or, for columns written from Lua tables that mix types, a tag byte and
+ * an 8-byte slot per row. Every file is written to "<name>.tmp.XXXXXX"
+ * (mkostemp, which the engine's open removes when a kill leaves one),
+ * fsync'd and renamed; the directory is fsync'd last. Numbers come back
+ * as Lua integers (int64 columns) or floats, as import.parse makes them.
+ *
+ * Memory is owned by userdata with __gc, so a raise never leaks it;
+ * nothing is process-wide.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine.h"
+
+#define IMPORT_TNAME "personalize.engine.csv_import"
+#define MAP_TNAME "personalize.engine.column_map"
+
+#define CHUNK ((size_t)1 << 20)
+#define MAX_SHOWN 10
+#define MSG_SIZE 8192
+#define MAGIC "PZCOL001"
+#define HEADER_SIZE 48
+
+/* Personalize's quotas, as import.lua has them. */
+#define MAX_ID 256
+#define MAX_STRING 1000
+#define MAX_TEXTUAL 20000
+#define MAX_EPOCH 1e11
+#define TWO_63 9223372036854775808.0
+
+enum { K_INT64 = 1, K_FLOAT64, K_BOOL, K_STRING, K_MIXED };
+enum { T_STRING, T_INT, T_LONG, T_FLOAT, T_DOUBLE, T_BOOLEAN };
+enum { TAG_NIL, TAG_INT, TAG_FLOAT, TAG_STRING, TAG_FALSE, TAG_TRUE };
+#define F_VALID 1u
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+} buf;
+
+static int buf_reserve(buf *b, size_t more)
+{
+	size_t cap;
+	char *p;
+
+	if (b->cap - b->len >= more)
+		return 0;
+	cap = b->cap ? b->cap : 256;
+	while (cap - b->len < more) {
+		if (cap > SIZE_MAX / 2)
+			return -1;
+		cap *= 2;
+	}
+	p = realloc(b->p, cap);
+	if (p == NULL)
+		return -1;
+	b->p = p;
+	b->cap = cap;
+	return 0;
+}
+
+static int buf_add(buf *b, const void *p, size_t n)
+{
+	if (buf_reserve(b, n) != 0)
+		return -1;
+	if (n > 0)
+		memcpy(b->p + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+static void buf_free(buf *b)
+{
+	free(b->p);
+	b->p = NULL;
+	b->len = b->cap = 0;
+}
+
+/* Distinct strings, each with a code 0..count-1 (open addressing). */
+typedef struct {
+	buf bytes;		/* the strings, one after the other */
+	buf offs;		/* uint64 offsets: count + 1 */
+	uint32_t *slots;	/* code + 1, 0 when free */
+	size_t nslots, count;
+} dict;
+
+static uint64_t hash_bytes(const char *s, size_t n)
+{
+	uint64_t h = 14695981039346656037ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+static const char *dict_at(const dict *d, size_t code, size_t *n)
+{
+	const uint64_t *o = (const uint64_t *)(const void *)d->offs.p;
+
+	*n = (size_t)(o[code + 1] - o[code]);
+	return d->bytes.p + o[code];
+}
+
+static int dict_grow(dict *d)
+{
+	size_t n = d->nslots ? d->nslots * 2 : 1024, i;
+	uint32_t *slots = calloc(n, sizeof *slots);
+
+	if (slots == NULL)
+		return -1;
+	for (i = 0; i < d->count; i++) {
+		size_t len;
+		const char *s = dict_at(d, i, &len);
+		size_t h = (size_t)hash_bytes(s, len) & (n - 1);
+
+		while (slots[h] != 0)
+			h = (h + 1) & (n - 1);
+		slots[h] = (uint32_t)(i + 1);
+	}
+	free(d->slots);
+	d->slots = slots;
+	d->nslots = n;
+	return 0;
+}
+
+/* The code of `s`, added when new; -1 when out of memory. */
+static int64_t dict_intern(dict *d, const char *s, size_t n)
+{
+	size_t h;
+	uint64_t end;
+
+	if (d->offs.len == 0) {
+		uint64_t zero = 0;
+
+		if (buf_add(&d->offs, &zero, sizeof zero) != 0)
+			return -1;
+	}
+	if ((d->count + 1) * 2 > d->nslots && dict_grow(d) != 0)
+		return -1;
+	h = (size_t)hash_bytes(s, n) & (d->nslots - 1);
+	while (d->slots[h] != 0) {
+		size_t len, code = d->slots[h] - 1;
+		const char *t = dict_at(d, code, &len);
+
+		if (len == n && memcmp(s, t, n) == 0)
+			return (int64_t)code;
+		h = (h + 1) & (d->nslots - 1);
+	}
+	if (d->count >= INT32_MAX || buf_add(&d->bytes, s, n) != 0)
+		return -1;
+	end = d->bytes.len;
+	if (buf_add(&d->offs, &end, sizeof end) != 0)
+		return -1;
+	d->slots[h] = (uint32_t)(d->count + 1);
+	return (int64_t)d->count++;
+}
+
+static void dict_free(dict *d)
+{
+	buf_free(&d->bytes);
+	buf_free(&d->offs);
+	free(d->slots);
+	d->slots = NULL;
+	d->nslots = d->count = 0;
+}
+
+/* One column being built: the values of rows 0..n-1. */
+typedef struct {
+	char name[256];
+	int kind;
+	unsigned flags;
+	size_t n;
+	buf data;		/* int64 / double / int32 codes / uint8 bools / mixed slots */
+	buf valid;		/* F_VALID: a byte per row, 1 when present */
+	buf tags;		/* K_MIXED: a tag byte per row */
+	dict d;
+} column;
+
+static void column_free(column *c)
+{
+	buf_free(&c->data);
+	buf_free(&c->valid);
+	buf_free(&c->tags);
+	dict_free(&c->d);
+}
+
+static size_t elem_size(int kind)
+{
+	switch (kind) {
+	case K_STRING:
+		return 4;
+	case K_BOOL:
+		return 1;
+	default:
+		return 8;
+	}
+}
+
+/*
+ * Writes `c` as dir/<name>.col: a temporary file, fsync'd, renamed.
+ * Returns 0, or -1 with a message in err.
+ */
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int column_write(const char *dir, const column *c, char *err, size_t errsize)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	unsigned char head[HEADER_SIZE];
+	uint32_t kind = (uint32_t)c->kind, flags = c->flags;
+	uint64_t n = c->n, dcount = c->d.count, dbytes = c->d.bytes.len;
+	int fd, ok;
+
+	if (snprintf(path, sizeof path, "%s/%s.col", dir, c->name) >= (int)sizeof path) {
+		snprintf(err, errsize, "%s/%s.col: the path is too long", dir, c->name);
+		return -1;
+	}
+	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot create a temporary file for %s: %s", path, strerror(errno));
+		return -1;
+	}
+	memset(head, 0, sizeof head);
+	memcpy(head, MAGIC, 8);
+	memcpy(head + 8, &kind, 4);
+	memcpy(head + 12, &flags, 4);
+	memcpy(head + 16, &n, 8);
+	memcpy(head + 24, &dcount, 8);
+	memcpy(head + 32, &dbytes, 8);
+	ok = fchmod(fd, 0644) == 0 && write_all(fd, (const char *)head, sizeof head) == 0;
+	if (ok && c->kind == K_MIXED)
+		ok = write_all(fd, c->tags.p, c->n) == 0;
+	if (ok)
+		ok = write_all(fd, c->data.p, c->n * elem_size(c->kind)) == 0;
+	if (ok && (c->flags & F_VALID))
+		ok = write_all(fd, c->valid.p, c->n) == 0;
+	if (ok && (c->kind == K_STRING || c->kind == K_MIXED)) {
+		uint64_t zero = 0;
+
+		if (c->d.offs.len == 0)
+			ok = write_all(fd, (const char *)&zero, sizeof zero) == 0;
+		else
+			ok = write_all(fd, c->d.offs.p, c->d.offs.len) == 0;
+		ok = ok && write_all(fd, c->d.bytes.p, c->d.bytes.len) == 0;
+	}
+	ok = ok && fsync(fd) == 0;
+	if (close(fd) != 0)
+		ok = 0;
+	if (!ok || rename(tmp, path) != 0) {
+		snprintf(err, errsize, "cannot write %s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static int sync_dir(const char *dir, char *err, size_t errsize)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (fd < 0) {
+		snprintf(err, errsize, "cannot open %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	rc = fsync(fd);
+	close(fd);
+	if (rc != 0) {
+		snprintf(err, errsize, "cannot sync %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The importer: a file, its chunk, the current line, the columns.     */
+
+typedef struct {
+	int type, nullable, epoch, id, col;	/* col: header column, 0 when absent */
+	size_t limit;
+	const char *what;		/* "", "textual ", "categorical " */
+} field;
+
+/* A converted value of the current row. */
+typedef struct {
+	int present;
+	int64_t i;
+	double f;
+	int is_float;
+	size_t off, len;	/* strings: in the row buffer */
+} cell;
+
+typedef struct {
+	int fd;
+	char *chunk;
+	size_t pos, len;
+	int eof;
+	buf line;		/* a line split over chunks */
+	buf row;		/* the current row's values, unescaped */
+	buf voff;		/* size_t pairs (offset, length) per value */
+	column *cols;
+	field *fields;
+	cell *cells;
+	int nfields;
+	int *map;		/* header column -> field index, -1 */
+	int width;
+	char problem[MSG_SIZE];	/* what is wrong, without the file and line */
+	char msg[2 * MSG_SIZE];	/* the failure reason */
+} importer;
+
+/* Frees what `im` holds; safe twice (csv_import's end, then __gc). */
+static void importer_free(importer *im)
+{
+	if (im->fd >= 0)
+		close(im->fd);
+	im->fd = -1;
+	free(im->chunk);
+	im->chunk = NULL;
+	buf_free(&im->line);
+	buf_free(&im->row);
+	buf_free(&im->voff);
+	if (im->cols != NULL) {
+		int i;
+
+		for (i = 0; i < im->nfields; i++)
+			column_free(&im->cols[i]);
+	}
+	free(im->cols);
+	im->cols = NULL;
+	free(im->fields);
+	im->fields = NULL;
+	free(im->cells);
+	im->cells = NULL;
+	free(im->map);
+	im->map = NULL;
+	im->nfields = 0;
+}
+
+static int importer_gc(lua_State *L)
+{
+	importer_free(luaL_checkudata(L, 1, IMPORT_TNAME));
+	return 0;
+}
+
+/* Fills the chunk; 0 at the end of the file, -1 on a read error. */
+static ssize_t fill(importer *im)
+{
+	ssize_t r;
+
+	do
+		r = read(im->fd, im->chunk, CHUNK);
+	while (r < 0 && errno == EINTR);
+	im->pos = 0;
+	im->len = r > 0 ? (size_t)r : 0;
+	if (r == 0)
+		im->eof = 1;
+	return r;
+}
+
+/*
+ * The next line, without its LF: *p, *n and *nl (1 when a LF ended it).
+ * Returns 1, 0 at the end of the file, -1 on an error (in im->msg).
+ */
+static int next_line(importer *im, const char **p, size_t *n, int *nl)
+{
+	im->line.len = 0;
+	for (;;) {
+		char *e;
+
+		if (im->pos >= im->len) {
+			if (im->eof || fill(im) <= 0) {
+				if (!im->eof) {
+					snprintf(im->problem, sizeof im->problem, "cannot read: %s", strerror(errno));
+					return -1;
+				}
+				if (im->line.len == 0)
+					return 0;
+				*p = im->line.p;
+				*n = im->line.len;
+				*nl = 0;
+				return 1;
+			}
+		}
+		e = memchr(im->chunk + im->pos, '\n', im->len - im->pos);
+		if (e != NULL) {
+			size_t k = (size_t)(e - (im->chunk + im->pos));
+
+			if (im->line.len == 0) {
+				*p = im->chunk + im->pos;
+				*n = k;
+			} else {
+				if (buf_add(&im->line, im->chunk + im->pos, k) != 0)
+					goto oom;
+				*p = im->line.p;
+				*n = im->line.len;
+			}
+			im->pos += k + 1;
+			*nl = 1;
+			return 1;
+		}
+		if (buf_add(&im->line, im->chunk + im->pos, im->len - im->pos) != 0)
+			goto oom;
+		im->pos = im->len;
+	}
+oom:
+	snprintf(im->problem, sizeof im->problem, "out of memory");
+	return -1;
+}
+
+/* A raw value as import.lua's show() puts it in messages. */
+static void show(char *out, size_t size, const char *s, size_t n)
+{
+	size_t o = 0, i;
+
+	if (size < 16)
+		return;
+	out[o++] = '"';
+	for (i = 0; i < n && i < 40 && o + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c == '\n') {
+			out[o++] = '\\';
+			out[o++] = 'n';
+		} else if (c == '\r') {
+			out[o++] = '\\';
+			out[o++] = 'r';
+		} else if (c == '\t') {
+			out[o++] = '\\';
+			out[o++] = 't';
+		} else if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 32 || c == 127) {
+			o += (size_t)snprintf(out + o, size - o, "\\%03d", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	if (n > 40 && o + 4 < size) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o++] = '"';
+	out[o] = '\0';
+}
+
+static void add_value(importer *im, const char *s, size_t n, int *oom)
+{
+	size_t pair[2];
+
+	pair[0] = im->row.len;
+	pair[1] = n;
+	if (buf_add(&im->row, s, n) != 0 || buf_add(&im->voff, pair, sizeof pair) != 0)
+		*oom = 1;
+}
+
+#define NVALUES(im) ((im)->voff.len / (2 * sizeof(size_t)))
+
+/*
+ * read_record of import.lua on one line (p, n, nl): the values into
+ * im->row / im->voff. Returns 0, or -1 with the problem in im->msg (no
+ * prefix). A quoted value that reaches the line's end unclosed reads on
+ * through the next lines to tell "never closed" from "holds a line break".
+ */
+static int read_record(importer *im, const char *p, size_t n, int nl)
+{
+	size_t i = 0;
+	int col = 0, oom = 0;
+
+	im->row.len = 0;
+	im->voff.len = 0;
+	for (;;) {
+		col++;
+		if (i < n && p[i] == '"') {
+			size_t j = i + 1, start = im->row.len, q;
+			size_t pair[2];
+			const char *v;
+
+			for (;;) {
+				const char *e = j < n ? memchr(p + j, '"', n - j) : NULL;
+
+				if (e == NULL) {
+					/* Unclosed on this line: closed later, or never. */
+					const char *lp;
+					size_t ln;
+					int lnl = nl;
+
+					while (lnl) {
+						size_t k = 0;
+						int r = next_line(im, &lp, &ln, &lnl);
+
+						if (r < 0)
+							return -1;
+						if (r == 0)
+							break;
+						while (k < ln) {
+							const char *f = memchr(lp + k, '"', ln - k);
+
+							if (f == NULL)
+								break;
+							k = (size_t)(f - lp);
+							if (k + 1 < ln && lp[k + 1] == '"') {
+								k += 2;
+								continue;
+							}
+							snprintf(im->problem, sizeof im->problem, "the quoted value of column %d "
+								 "holds a line break; each record must be on one line", col);
+							return -1;
+						}
+					}
+					snprintf(im->problem, sizeof im->problem,
+						 "the quoted value of column %d is never closed", col);
+					return -1;
+				}
+				q = (size_t)(e - p);
+				if (buf_add(&im->row, p + j, q - j) != 0)
+					oom = 1;
+				if (q + 1 < n && p[q + 1] == '"') {
+					if (buf_add(&im->row, "\"", 1) != 0)
+						oom = 1;
+					j = q + 2;
+				} else {
+					j = q + 1;
+					break;
+				}
+			}
+			if (oom)
+				goto out_of_memory;
+			v = im->row.p + start;
+			if (memchr(v, '\r', im->row.len - start) != NULL) {
+				snprintf(im->problem, sizeof im->problem, "the quoted value of column %d holds a line "
+					 "break; each record must be on one line", col);
+				return -1;
+			}
+			pair[0] = start;
+			pair[1] = im->row.len - start;
+			if (buf_add(&im->voff, pair, sizeof pair) != 0)
+				goto out_of_memory;
+			if (j == n)
+				return 0;	/* LF or the end of the file */
+			if (p[j] == ',') {
+				i = j + 1;
+			} else if (p[j] == '\r' && j + 1 == n && nl) {
+				return 0;
+			} else {
+				char s[32];
+
+				show(s, sizeof s, p + j, 1);
+				snprintf(im->problem, sizeof im->problem,
+					 "unexpected %s after the closing quote of column %d", s, col);
+				return -1;
+			}
+		} else {
+			size_t e = i;
+
+			while (e < n && p[e] != ',' && p[e] != '"')
+				e++;
+			if (e < n && p[e] == '"') {
+				snprintf(im->problem, sizeof im->problem, "stray quote in column %d; quote the whole "
+					 "value and double the quotes inside", col);
+				return -1;
+			}
+			if (e < n) {
+				add_value(im, p + i, e - i, &oom);
+				i = e + 1;
+			} else {
+				size_t stop = n;
+
+				if (nl && stop > i && p[stop - 1] == '\r')
+					stop--;
+				add_value(im, p + i, stop - i, &oom);
+				if (oom)
+					goto out_of_memory;
+				return 0;
+			}
+			if (oom)
+				goto out_of_memory;
+		}
+	}
+out_of_memory:
+	snprintf(im->problem, sizeof im->problem, "out of memory");
+	return -1;
+}
+
+/* The fast path of import.lua: a line without quotes, split at commas. */
+static int split_line(importer *im, const char *p, size_t n)
+{
+	size_t i = 0;
+	int oom = 0;
+
+	im->row.len = 0;
+	im->voff.len = 0;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	for (;;) {
+		const char *c = i < n ? memchr(p + i, ',', n - i) : NULL;
+
+		if (c == NULL) {
+			add_value(im, p + i, n - i, &oom);
+			break;
+		}
+		add_value(im, p + i, (size_t)(c - p) - i, &oom);
+		i = (size_t)(c - p) + 1;
+	}
+	if (oom) {
+		snprintf(im->problem, sizeof im->problem, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static const char *value_at(const importer *im, size_t j, size_t *n)
+{
+	const size_t *pair = (const size_t *)(const void *)im->voff.p + 2 * j;
+
+	*n = pair[1];
+	return im->row.p + pair[0];
+}
+
+static size_t char_length(const char *s, size_t n)
+{
+	size_t i, k = n;
+
+	for (i = 0; i < n; i++)
+		if (((unsigned char)s[i] & 0xC0) == 0x80)
+			k--;
+	return k;
+}
+
+static int all_digits(const char *s, size_t n)
+{
+	size_t i = (n > 0 && s[0] == '-') ? 1 : 0;
+
+	if (i == n)
+		return 0;
+	for (; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * What tonumber makes of a string of decimal digits as a float: the
+ * magnitude `mag` when it did not overflow 64 bits (converting rounds
+ * to nearest as strtod does), else strtod of the digits.
+ */
+static double digits_value(const char *s, size_t n, int overflow, uint64_t mag)
+{
+	char num[128];
+
+	if (!overflow)
+		return s[0] == '-' ? (double)(int64_t)(0 - mag) : (double)mag;
+	if (n >= sizeof num)
+		return s[0] == '-' ? -HUGE_VAL : HUGE_VAL;	/* past 10^127 */
+	memcpy(num, s, n);
+	num[n] = '\0';
+	return strtod(num, NULL);
+}
+
+static const char *type_what(int type)
+{
+	switch (type) {
+	case T_INT:
+		return "an int";
+	case T_LONG:
+		return "a long";
+	case T_FLOAT:
+		return "a float";
+	default:
+		return "a double";
+	}
+}
+
+/*
+ * Converts value s (n > 0 bytes) of field f into *c like import.lua's
+ * converters; returns 0, or -1 with the problem in `msg`.
+ */
+static int convert(const field *f, const char *name, const char *s, size_t n, cell *c,
+		   char *msg, size_t msgsize)
+{
+	char shown[256], num[128];
+
+	c->present = 1;
+	c->is_float = 0;
+	switch (f->type) {
+	case T_STRING:
+		if (n > f->limit) {
+			size_t k = char_length(s, n);
+
+			if (k > f->limit) {
+				snprintf(msg, msgsize, "%s is %zu characters; the limit for %svalues is %zu",
+					 name, k, f->what, f->limit);
+				return -1;
+			}
+		}
+		return 0;
+	case T_INT:
+	case T_LONG: {
+		int is_int = f->type == T_INT, overflow = 0;
+		double d;
+		uint64_t mag = 0;
+		size_t i;
+
+		if (!all_digits(s, n)) {
+			show(shown, sizeof shown, s, n);
+			snprintf(msg, msgsize, "%s %s is not %s", name, shown, type_what(f->type));
+			return -1;
+		}
+		for (i = (s[0] == '-') ? 1 : 0; i < n; i++) {
+			unsigned dgt = (unsigned)(s[i] - '0');
+
+			if (mag > (UINT64_MAX - dgt) / 10) {
+				overflow = 1;
+				break;
+			}
+			mag = mag * 10 + dgt;
+		}
+		if (s[0] == '-' ? mag > (uint64_t)INT64_MAX + 1 : mag > (uint64_t)INT64_MAX)
+			overflow = 1;
+#if LUA_VERSION_NUM >= 503
+		if (!overflow) {
+			/* tonumber gives an integer: exact comparisons */
+			int64_t v = s[0] == '-' ? (int64_t)(0 - mag) : (int64_t)mag;
+
+			if (is_int && (v > INT32_MAX || v < INT32_MIN)) {
+				snprintf(msg, msgsize, "%s %.*s is out of range for %s", name, (int)n, s,
+					 type_what(f->type));
+				return -1;
+			}
+			if (f->epoch && v < 0) {
+				snprintf(msg, msgsize, "%s %.*s is negative; use Unix epoch seconds", name, (int)n, s);
+				return -1;
+			}
+			if (f->epoch && (double)v >= MAX_EPOCH) {
+				snprintf(msg, msgsize, "%s %.*s looks like milliseconds; use Unix epoch seconds",
+					 name, (int)n, s);
+				return -1;
+			}
+			c->i = v;
+			return 0;
+		}
+#endif
+		/* tonumber gives a float (LuaJIT always; Lua 5.4 past 64 bits) */
+		d = digits_value(s, n, overflow, mag);
+		if (d >= TWO_63 || d < -TWO_63 || (is_int && (d > INT32_MAX || d < INT32_MIN))) {
+			snprintf(msg, msgsize, "%s %.*s is out of range for %s", name, (int)n, s, type_what(f->type));
+			return -1;
+		}
+		if (f->epoch && d < 0) {
+			snprintf(msg, msgsize, "%s %.*s is negative; use Unix epoch seconds", name, (int)n, s);
+			return -1;
+		}
+		if (f->epoch && d >= MAX_EPOCH) {
+			snprintf(msg, msgsize, "%s %.*s looks like milliseconds; use Unix epoch seconds",
+				 name, (int)n, s);
+			return -1;
+		}
+		c->i = (int64_t)d;
+		return 0;
+	}
+	case T_FLOAT:
+	case T_DOUBLE: {
+		char *end;
+		size_t i;
+		int ok = n < sizeof num;
+
+		for (i = 0; ok && i < n; i++) {
+			char ch = s[i];
+
+			if (ch == 'x' || ch == 'X' || ch == 'p' || ch == 'P' || ch == 'n' || ch == 'N' ||
+			    ch == ' ' || (ch >= '\t' && ch <= '\r') || ch == '\0')
+				ok = 0;
+		}
+		if (ok) {
+			memcpy(num, s, n);
+			num[n] = '\0';
+			c->f = strtod(num, &end);
+			ok = end == num + n && isfinite(c->f);
+		} else if (n >= sizeof num) {
+			/* long: digits, one dot, an exponent; strtod on the heap */
+			char *copy = malloc(n + 1);
+
+			ok = copy != NULL;
+			for (i = 0; ok && i < n; i++) {
+				char ch = s[i];
+
+				ok = (ch >= '0' && ch <= '9') || ch == '.' || ch == 'e' || ch == 'E' ||
+				     ch == '-' || ch == '+';
+			}
+			if (ok) {
+				memcpy(copy, s, n);
+				copy[n] = '\0';
+				c->f = strtod(copy, &end);
+				ok = end == copy + n && isfinite(c->f);
+			}
+			free(copy);
+		}
+		if (!ok) {
+			show(shown, sizeof shown, s, n);
+			snprintf(msg, msgsize, "%s %s is not %s", name, shown, type_what(f->type));
+			return -1;
+		}
+		c->is_float = 1;
+		return 0;
+	}
+	default: {
+		if (n == 4 && strncasecmp(s, "true", 4) == 0) {
+			c->i = 1;
+			return 0;
+		}
+		if (n == 5 && strncasecmp(s, "false", 5) == 0) {
+			c->i = 0;
+			return 0;
+		}
+		show(shown, sizeof shown, s, n);
+		snprintf(msg, msgsize, "%s %s is not a boolean (true or false)", name, shown);
+		return -1;
+	}
+	}
+}
+
+/* Appends the converted row (cells; strings in im->row) to the columns. */
+static int commit_row(importer *im)
+{
+	int k;
+
+	for (k = 0; k < im->nfields; k++) {
+		column *c = &im->cols[k];
+		const cell *v = &im->cells[k];
+		int fail = 0;
+
+		switch (c->kind) {
+		case K_STRING: {
+			int32_t code = -1;
+
+			if (v->present) {
+				int64_t r = dict_intern(&c->d, im->row.p + v->off, v->len);
+
+				if (r < 0)
+					return -1;
+				code = (int32_t)r;
+			}
+			fail = buf_add(&c->data, &code, sizeof code);
+			break;
+		}
+		case K_BOOL: {
+			unsigned char b = v->present ? (unsigned char)v->i : 2;
+
+			fail = buf_add(&c->data, &b, 1);
+			break;
+		}
+		case K_INT64: {
+			int64_t x = v->present ? v->i : 0;
+
+			fail = buf_add(&c->data, &x, sizeof x);
+			break;
+		}
+		default: {
+			double x = v->present ? v->f : 0;
+
+			fail = buf_add(&c->data, &x, sizeof x);
+			break;
+		}
+		}
+		if (!fail && (c->flags & F_VALID)) {
+			unsigned char b = v->present ? 1 : 0;
+
+			fail = buf_add(&c->valid, &b, 1);
+		}
+		if (fail)
+			return -1;
+		c->n++;
+	}
+	return 0;
+}
+
+static const char *opt_string(lua_State *L, int t, const char *key)
+{
+	const char *s;
+
+	lua_getfield(L, t, key);
+	s = lua_tostring(L, -1);
+	lua_pop(L, 1);		/* the table still holds the string */
+	return s;
+}
+
+static int opt_bool(lua_State *L, int t, const char *key)
+{
+	int b;
+
+	lua_getfield(L, t, key);
+	b = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return b;
+}
+
+static int is_name(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 200)
+		return 0;
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}
+
+/* Reads schema.check's fields (argument 2) into im. */
+static void load_fields(lua_State *L, importer *im)
+{
+	int n = (int)pz_rawlen(L, 2), k;
+
+	im->fields = calloc((size_t)n + 1, sizeof *im->fields);
+	im->cols = calloc((size_t)n + 1, sizeof *im->cols);
+	im->cells = calloc((size_t)n + 1, sizeof *im->cells);
+	if (im->fields == NULL || im->cols == NULL || im->cells == NULL)
+		luaL_error(L, "out of memory");
+	im->nfields = n;
+	for (k = 0; k < n; k++) {
+		field *f = &im->fields[k];
+		column *c = &im->cols[k];
+		const char *name, *type;
+
+		lua_rawgeti(L, 2, k + 1);
+		if (!lua_istable(L, -1))
+			luaL_error(L, "csv_import: fields must be a list from schema.check");
+		name = opt_string(L, -1, "name");
+		type = opt_string(L, -1, "type");
+		if (!is_name(name))
+			luaL_error(L, "csv_import: field %d has no usable name", k + 1);
+		if (type == NULL)
+			luaL_error(L, "field %s has unknown type nil", name);
+		strcpy(c->name, name);
+		f->nullable = opt_bool(L, -1, "nullable");
+		f->id = strcmp(name, "USER_ID") == 0 || strcmp(name, "ITEM_ID") == 0 ||
+			strcmp(name, "ACTION_ID") == 0;
+		f->epoch = strcmp(name, "TIMESTAMP") == 0 || strcmp(name, "CREATION_TIMESTAMP") == 0;
+		if (strcmp(type, "string") == 0) {
+			int textual = opt_bool(L, -1, "textual");
+
+			f->type = T_STRING;
+			c->kind = K_STRING;
+			f->limit = f->id ? MAX_ID : textual ? MAX_TEXTUAL : MAX_STRING;
+			f->what = f->id ? "" : textual ? "textual " :
+				  opt_bool(L, -1, "categorical") ? "categorical " : "";
+		} else if (strcmp(type, "int") == 0 || strcmp(type, "long") == 0) {
+			f->type = type[0] == 'i' ? T_INT : T_LONG;
+			c->kind = K_INT64;
+		} else if (strcmp(type, "float") == 0 || strcmp(type, "double") == 0) {
+			f->type = type[0] == 'f' ? T_FLOAT : T_DOUBLE;
+			c->kind = K_FLOAT64;
+		} else if (strcmp(type, "boolean") == 0) {
+			f->type = T_BOOLEAN;
+			c->kind = K_BOOL;
+		} else {
+			luaL_error(L, "field %s has unknown type %s", name, type);
+		}
+		if (f->nullable && (c->kind == K_INT64 || c->kind == K_FLOAT64))
+			c->flags |= F_VALID;
+		lua_pop(L, 1);
+	}
+}
+
+/* Pass 1: the first byte that is not UTF-8 (RFC 3629), as import.lua's bad_utf8. */
+static int check_utf8(importer *im, const char *prefix)
+{
+	long line = 1, lead_line = 1;
+	int need = 0, first = 0;
+	unsigned char lead = 0;
+
+	for (;;) {
+		size_t i;
+		ssize_t r = fill(im);
+
+		if (r < 0) {
+			snprintf(im->msg, sizeof im->msg, "%scannot read: %s", prefix, strerror(errno));
+			return -1;
+		}
+		if (r == 0)
+			break;
+		for (i = 0; i < im->len; i++) {
+			unsigned char b = (unsigned char)im->chunk[i];
+
+			if (need == 0) {
+				if (b < 0x80) {
+					if (b == '\n')
+						line++;
+					continue;
+				}
+				lead = b;
+				lead_line = line;
+				first = 1;
+				if (b >= 0xC2 && b <= 0xDF)
+					need = 1;
+				else if (b >= 0xE0 && b <= 0xEF)
+					need = 2;
+				else if (b >= 0xF0 && b <= 0xF4)
+					need = 3;
+				else
+					goto bad;
+			} else {
+				if (b < 0x80 || b > 0xBF)
+					goto bad;
+				if (first && ((lead == 0xE0 && b < 0xA0) || (lead == 0xED && b > 0x9F) ||
+					      (lead == 0xF0 && b < 0x90) || (lead == 0xF4 && b > 0x8F)))
+					goto bad;
+				first = 0;
+				need--;
+			}
+		}
+	}
+	if (need == 0)
+		return 0;
+bad:
+	snprintf(im->msg, sizeof im->msg, "%sline %ld: byte 0x%02X is not UTF-8; Personalize reads CSV "
+		 "files as UTF-8 (save the file as UTF-8, not Latin-1 or another encoding)",
+		 prefix, lead_line, lead);
+	return -1;
+}
+
+static int upper_equal(const char *a, size_t n, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char x = (unsigned char)a[i], y = (unsigned char)b[i];
+
+		if (y == '\0')
+			return 0;
+		if (x >= 'a' && x <= 'z')
+			x = (unsigned char)(x - 32);
+		if (y >= 'a' && y <= 'z')
+			y = (unsigned char)(y - 32);
+		if (x != y)
+			return 0;
+	}
+	return b[n] == '\0';
+}
+
+/* Reads the header; returns 0 or -1 with the failure in im->msg. */
+static int read_header(importer *im, const char *prefix, long *line)
+{
+	const char *p;
+	size_t n, j;
+	int nl, k;
+
+	for (;;) {
+		int r = next_line(im, &p, &n, &nl);
+
+		if (r < 0) {
+			snprintf(im->msg, sizeof im->msg, "%s%s", prefix, im->problem);
+			return -1;
+		}
+		if (r == 0) {
+			snprintf(im->msg, sizeof im->msg,
+				 "%sheader: the file is empty; the first line must name the columns", prefix);
+			return -1;
+		}
+		if (!(nl && (n == 0 || (n == 1 && p[0] == '\r'))))
+			break;
+		(*line)++;
+	}
+	if (read_record(im, p, n, nl) != 0) {
+		snprintf(im->msg, sizeof im->msg, "%sheader: %s", prefix, im->problem);
+		return -1;
+	}
+	if (memchr(p, '"', n) != NULL) {
+		snprintf(im->msg, sizeof im->msg,
+			 "%sheader: column names must not be enclosed in quotation marks", prefix);
+		return -1;
+	}
+	if (nl)
+		(*line)++;
+	for (k = 0; k < im->nfields; k++) {
+		if (strcmp(im->cols[k].name, "n") == 0) {
+			snprintf(im->msg, sizeof im->msg, "%sheader: a schema field named \"n\" is not supported", prefix);
+			return -1;
+		}
+	}
+	im->width = (int)NVALUES(im);
+	im->map = malloc(sizeof *im->map * (size_t)im->width);
+	if (im->map == NULL) {
+		snprintf(im->msg, sizeof im->msg, "%sout of memory", prefix);
+		return -1;
+	}
+	for (j = 0; j < (size_t)im->width; j++) {
+		size_t len;
+		const char *name = value_at(im, j, &len);
+
+		im->map[j] = -1;
+		for (k = im->nfields - 1; k >= 0; k--) {
+			if (upper_equal(name, len, im->cols[k].name))
+				break;
+		}
+		if (k >= 0) {
+			/* the last field of that name in upper case wins, as by_upper does */
+			if (im->fields[k].col != 0) {
+				snprintf(im->msg, sizeof im->msg, "%sheader: column %s appears twice (columns %d and %d)",
+					 prefix, im->cols[k].name, im->fields[k].col, (int)j + 1);
+				return -1;
+			}
+			im->fields[k].col = (int)j + 1;
+			im->map[j] = k;
+		}
+	}
+	for (k = 0; k < im->nfields; k++) {
+		if (im->fields[k].col == 0 && !im->fields[k].nullable) {
+			snprintf(im->msg, sizeof im->msg, "%sheader: required field %s is missing",
+				 prefix, im->cols[k].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* csv_import(path, fields, opts) -> n, skipped, { messages } | nil, reason */
+static int csv_import(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	const char *file, *out;
+	char prefix[2048], problem[MSG_SIZE];
+	importer *im;
+	long line = 1, skipped = 0;
+	size_t rows = 0;
+	int k, shown_table, have_first = 0;
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	file = opt_string(L, 3, "file");
+	out = opt_string(L, 3, "out");
+	if (out == NULL)
+		return luaL_argerror(L, 3, "opts.out (a directory) is required");
+	if (file != NULL)
+		snprintf(prefix, sizeof prefix, "%s ", file);
+	else
+		prefix[0] = '\0';
+
+	im = lua_newuserdata(L, sizeof *im);
+	memset(im, 0, sizeof *im);
+	im->fd = -1;
+	luaL_getmetatable(L, IMPORT_TNAME);
+	lua_setmetatable(L, -2);
+	load_fields(L, im);
+	lua_newtable(L);
+	shown_table = lua_gettop(L);
+	/* the first problem's text lives in a Lua string (index shown_table + 1) */
+	lua_pushnil(L);
+
+	im->chunk = malloc(CHUNK);
+	if (im->chunk == NULL)
+		return luaL_error(L, "out of memory");
+	im->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (im->fd < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%scannot open %s: %s", prefix, path, strerror(errno));
+		return 2;
+	}
+	if (check_utf8(im, prefix) != 0)
+		goto failed;
+	if (lseek(im->fd, 0, SEEK_SET) != 0) {
+		snprintf(im->msg, sizeof im->msg, "%scannot read: %s", prefix, strerror(errno));
+		goto failed;
+	}
+	im->eof = 0;
+	if (fill(im) < 0) {
+		snprintf(im->msg, sizeof im->msg, "%scannot read: %s", prefix, strerror(errno));
+		goto failed;
+	}
+	if (im->len >= 3 && memcmp(im->chunk, "\357\273\277", 3) == 0)
+		im->pos = 3;	/* a UTF-8 BOM opens the file */
+	if (read_header(im, prefix, &line) != 0)
+		goto failed;
+
+	for (;;) {
+		const char *p;
+		size_t n, nvalues;
+		int nl, r, bad = 0;
+
+		r = next_line(im, &p, &n, &nl);
+		if (r < 0) {
+			snprintf(im->msg, sizeof im->msg, "%s%s", prefix, im->problem);
+			goto failed;
+		}
+		if (r == 0)
+			break;
+		if (n == 0 || (n == 1 && p[0] == '\r')) {
+			line++;
+			continue;
+		}
+		if (memchr(p, '"', n) != NULL)
+			r = read_record(im, p, n, nl);
+		else
+			r = split_line(im, p, n);
+		if (r != 0) {
+			snprintf(im->msg, sizeof im->msg, "%sline %ld: %s", prefix, line, im->problem);
+			goto failed;
+		}
+		nvalues = NVALUES(im);
+		if (nvalues != (size_t)im->width) {
+			snprintf(problem, sizeof problem, "%zu value%s but the header has %d column%s", nvalues,
+				 nvalues == 1 ? "" : "s", im->width, im->width == 1 ? "" : "s");
+			bad = 1;
+		} else {
+			for (k = 0; k < im->nfields; k++)
+				im->cells[k].present = 0;
+			for (k = 0; k < im->width && !bad; k++) {
+				int fi = im->map[k];
+				size_t len;
+				const char *s;
+				cell *c;
+
+				if (fi < 0)
+					continue;
+				s = value_at(im, (size_t)k, &len);
+				c = &im->cells[fi];
+				if (len == 0) {
+					if (!im->fields[fi].nullable) {
+						if (im->fields[fi].id)
+							snprintf(problem, sizeof problem, "%s is empty; IDs need 1 to %d "
+								 "characters", im->cols[fi].name, MAX_ID);
+						else
+							snprintf(problem, sizeof problem, "%s is empty but the field is not "
+								 "nullable", im->cols[fi].name);
+						bad = 1;
+					}
+					continue;
+				}
+				if (convert(&im->fields[fi], im->cols[fi].name, s, len, c, problem, sizeof problem) != 0) {
+					bad = 1;
+					continue;
+				}
+				if (im->fields[fi].type == T_STRING) {
+					const size_t *pair = (const size_t *)(const void *)im->voff.p + 2 * (size_t)k;
+
+					c->off = pair[0];
+					c->len = pair[1];
+				}
+			}
+		}
+		if (bad) {
+			skipped++;
+			if (skipped <= MAX_SHOWN) {
+				lua_pushfstring(L, "%sline %d: %s", prefix, (int)line, problem);
+				if (!have_first) {
+					lua_pushvalue(L, -1);
+					lua_replace(L, shown_table + 1);
+					have_first = 1;
+				}
+				lua_rawseti(L, shown_table, (int)skipped);
+			}
+		} else {
+			if (commit_row(im) != 0)
+				return luaL_error(L, "out of memory");
+			rows++;
+		}
+		line++;
+	}
+	if (rows == 0 && have_first) {
+		importer_free(im);
+		lua_pushnil(L);
+		lua_pushvalue(L, shown_table + 1);
+		return 2;
+	}
+	for (k = 0; k < im->nfields; k++) {
+		if (column_write(out, &im->cols[k], im->msg, sizeof im->msg) != 0)
+			goto failed;
+	}
+	if (sync_dir(out, im->msg, sizeof im->msg) != 0)
+		goto failed;
+	importer_free(im);	/* the columns are on disk: no need to wait for the GC */
+	lua_pushinteger(L, (lua_Integer)rows);
+	lua_pushinteger(L, (lua_Integer)skipped);
+	lua_pushvalue(L, shown_table);
+	return 3;
+failed:
+	lua_pushnil(L);
+	lua_pushstring(L, im->msg);
+	importer_free(im);
+	return 2;
+}
+
+/* ------------------------------------------------------------------ */
+/* Writing Lua tables as columns.                                      */
+
+typedef struct {
+	column c;
+} writer;
+
+static int writer_gc(lua_State *L)
+{
+	writer *w = luaL_checkudata(L, 1, IMPORT_TNAME "_writer");
+
+	column_free(&w->c);
+	return 0;
+}
+
+static int is_int_value(lua_State *L, int i)
+{
+#if LUA_VERSION_NUM >= 503
+	return lua_isinteger(L, i);
+#else
+	lua_Number x = lua_tonumber(L, i);
+
+	return x == floor(x) && x >= -TWO_63 && x < TWO_63;
+#endif
+}
+
+/* The kind that holds every value of the column at index t, rows 1..n. */
+static int column_kind(lua_State *L, int t, lua_Integer n)
+{
+	int seen_string = 0, seen_bool = 0, seen_int = 0, seen_float = 0;
+	lua_Integer i;
+
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, t, (int)i);
+		switch (lua_type(L, -1)) {
+		case LUA_TNIL:
+			break;
+		case LUA_TSTRING:
+			seen_string = 1;
+			break;
+		case LUA_TBOOLEAN:
+			seen_bool = 1;
+			break;
+		case LUA_TNUMBER:
+			if (is_int_value(L, -1))
+				seen_int = 1;
+			else
+				seen_float = 1;
+			break;
+		default:
+			lua_pop(L, 1);
+			return -1;
+		}
+		lua_pop(L, 1);
+	}
+	if (seen_string + seen_bool + (seen_int || seen_float) > 1)
+		return K_MIXED;
+	if (seen_bool)
+		return K_BOOL;
+	if (seen_float)
+		return seen_int ? K_MIXED : K_FLOAT64;
+	if (seen_int)
+		return K_INT64;
+	return K_STRING;
+}
+
+/* columns_write(dir, data) -> true | nil, message */
+static int columns_write(lua_State *L)
+{
+	const char *dir = luaL_checkstring(L, 1);
+	lua_Integer n;
+	char err[MSG_SIZE];
+
+	luaL_checktype(L, 2, LUA_TTABLE);
+	lua_getfield(L, 2, "n");
+	n = lua_tointeger(L, -1);
+	lua_pop(L, 1);
+	if (n < 0 || n > INT_MAX)
+		return luaL_argerror(L, 2, "data.n must be a row count");
+	lua_pushnil(L);
+	while (lua_next(L, 2) != 0) {
+		/* key at -2, column at -1 */
+		if (lua_type(L, -2) == LUA_TSTRING && strcmp(lua_tostring(L, -2), "n") != 0) {
+			const char *name = lua_tostring(L, -2);
+			int t = lua_gettop(L), kind;
+			writer *w;
+			lua_Integer i;
+
+			if (!is_name(name) || !lua_istable(L, t))
+				return luaL_error(L, "columns_write: column %s is not a named table", name);
+			kind = column_kind(L, t, n);
+			if (kind < 0)
+				return luaL_error(L, "columns_write: column %s holds a value that is not a "
+						  "string, number or boolean", name);
+			w = lua_newuserdata(L, sizeof *w);
+			memset(w, 0, sizeof *w);
+			luaL_getmetatable(L, IMPORT_TNAME "_writer");
+			lua_setmetatable(L, -2);
+			strcpy(w->c.name, name);
+			w->c.kind = kind;
+			for (i = 1; i <= n; i++) {
+				int fail = 0, ty;
+
+				lua_rawgeti(L, t, (int)i);
+				ty = lua_type(L, -1);
+				if ((kind == K_INT64 || kind == K_FLOAT64) && ty == LUA_TNIL)
+					w->c.flags |= F_VALID;
+				if (kind == K_STRING) {
+					int32_t code = -1;
+
+					if (ty == LUA_TSTRING) {
+						size_t len;
+						const char *s = lua_tolstring(L, -1, &len);
+						int64_t r = dict_intern(&w->c.d, s, len);
+
+						fail = r < 0;
+						code = (int32_t)r;
+					}
+					fail = fail || buf_add(&w->c.data, &code, sizeof code);
+				} else if (kind == K_BOOL) {
+					unsigned char b = ty == LUA_TNIL ? 2 : (unsigned char)lua_toboolean(L, -1);
+
+					fail = buf_add(&w->c.data, &b, 1);
+				} else if (kind == K_INT64) {
+					int64_t x = ty == LUA_TNIL ? 0 : (int64_t)lua_tointeger(L, -1);
+					unsigned char b = ty != LUA_TNIL;
+
+					fail = buf_add(&w->c.data, &x, sizeof x) || buf_add(&w->c.valid, &b, 1);
+				} else if (kind == K_FLOAT64) {
+					double x = ty == LUA_TNIL ? 0 : (double)lua_tonumber(L, -1);
+					unsigned char b = ty != LUA_TNIL;
+
+					fail = buf_add(&w->c.data, &x, sizeof x) || buf_add(&w->c.valid, &b, 1);
+				} else {
+					unsigned char tag = TAG_NIL;
+					int64_t slot = 0;
+
+					if (ty == LUA_TSTRING) {
+						size_t len;
+						const char *s = lua_tolstring(L, -1, &len);
+
+						tag = TAG_STRING;
+						slot = dict_intern(&w->c.d, s, len);
+						fail = slot < 0;
+					} else if (ty == LUA_TBOOLEAN) {
+						tag = lua_toboolean(L, -1) ? TAG_TRUE : TAG_FALSE;
+					} else if (ty == LUA_TNUMBER && is_int_value(L, -1)) {
+						tag = TAG_INT;
+						slot = (int64_t)lua_tointeger(L, -1);
+					} else if (ty == LUA_TNUMBER) {
+						double x = (double)lua_tonumber(L, -1);
+
+						tag = TAG_FLOAT;
+						memcpy(&slot, &x, sizeof slot);
+					}
+					fail = fail || buf_add(&w->c.tags, &tag, 1) || buf_add(&w->c.data, &slot, sizeof slot);
+				}
+				lua_pop(L, 1);
+				if (fail)
+					return luaL_error(L, "out of memory");
+			}
+			w->c.n = (size_t)n;
+			if (column_write(dir, &w->c, err, sizeof err) != 0) {
+				lua_pushnil(L);
+				lua_pushstring(L, err);
+				return 2;
+			}
+			column_free(&w->c);
+			lua_pop(L, 1);	/* the writer */
+		}
+		lua_pop(L, 1);
+	}
+	if (sync_dir(dir, err, sizeof err) != 0) {
+		lua_pushnil(L);
+		lua_pushstring(L, err);
+		return 2;
+	}
+	lua_pushboolean(L, 1);
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading column files back into Lua tables.                          */
+
+typedef struct {
+	void *p;
+	size_t size;
+} mapping;
+
+static int mapping_gc(lua_State *L)
+{
+	mapping *m = luaL_checkudata(L, 1, MAP_TNAME);
+
+	if (m->p != NULL && m->p != MAP_FAILED)
+		munmap(m->p, m->size);
+	m->p = NULL;
+	return 0;
+}
+
+/*
+ * Adds the column file `path` (named `name`) to the result table at
+ * index `res`, its rows after `base`; returns the file's row count, or
+ * -1 with nil, message pushed.
+ */
+static long long read_column(lua_State *L, int res, const char *path, const char *name, size_t base)
+{
+	mapping *m = lua_newuserdata(L, sizeof *m);
+	int fd, mi = lua_gettop(L), t;
+	struct stat st;
+	uint32_t kind, flags;
+	uint64_t n, dcount, dbytes, need;
+	const unsigned char *p, *data, *valid = NULL, *tags = NULL;
+	const uint64_t *offs = NULL;
+	const char *bytes = NULL;
+	size_t i, esize;
+
+	m->p = NULL;
+	luaL_getmetatable(L, MAP_TNAME);
+	lua_setmetatable(L, -2);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		if (fd >= 0)
+			close(fd);
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	m->size = (size_t)st.st_size;
+	if (m->size >= HEADER_SIZE)
+		m->p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m->p == NULL || m->p == MAP_FAILED) {
+		m->p = NULL;
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot map %s: %s", path, m->size < HEADER_SIZE ? "truncated" : strerror(errno));
+		return -1;
+	}
+	p = m->p;
+	memcpy(&kind, p + 8, 4);
+	memcpy(&flags, p + 12, 4);
+	memcpy(&n, p + 16, 8);
+	memcpy(&dcount, p + 24, 8);
+	memcpy(&dbytes, p + 32, 8);
+	esize = elem_size((int)kind);
+	need = HEADER_SIZE + (kind == K_MIXED ? n : 0) + n * esize + ((flags & F_VALID) ? n : 0);
+	if (memcmp(p, MAGIC, 8) != 0 || kind < K_INT64 || kind > K_MIXED || n > INT_MAX ||
+	    dcount > INT32_MAX || need > m->size ||
+	    (kind != K_STRING && kind != K_MIXED && dcount + dbytes != 0) ||
+	    ((kind == K_STRING || kind == K_MIXED) && need + (dcount + 1) * 8 + dbytes != m->size)) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "%s is not a column file of this engine", path);
+		return -1;
+	}
+	data = p + HEADER_SIZE;
+	if (kind == K_MIXED) {
+		tags = data;
+		data += n;
+	}
+	if (flags & F_VALID)
+		valid = data + n * esize;
+	if (kind == K_STRING || kind == K_MIXED) {
+		offs = (const uint64_t *)(const void *)(p + need);
+		bytes = (const char *)(p + need + (dcount + 1) * 8);
+		for (i = 0; i < dcount; i++)
+			if (offs[i] > offs[i + 1] || offs[i + 1] > dbytes) {
+				lua_pushnil(L);
+				lua_pushfstring(L, "%s: a damaged dictionary", path);
+				return -1;
+			}
+	}
+	lua_getfield(L, res, name);
+	if (lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		lua_createtable(L, (int)(base + n), 0);
+		lua_pushvalue(L, -1);
+		lua_setfield(L, res, name);
+	}
+	t = lua_gettop(L);
+	/* the dictionary's strings, pushed once each */
+	if (dcount > 0 && offs != NULL && bytes != NULL) {
+		lua_createtable(L, (int)dcount, 0);
+		for (i = 0; i < dcount; i++) {
+			lua_pushlstring(L, bytes + offs[i], (size_t)(offs[i + 1] - offs[i]));
+			lua_rawseti(L, -2, (int)i + 1);
+		}
+	} else {
+		lua_newtable(L);
+	}
+	for (i = 0; i < n; i++) {
+		int row = (int)(base + i + 1);
+
+		switch (kind) {
+		case K_STRING: {
+			int32_t code;
+
+			memcpy(&code, data + 4 * i, 4);
+			if (code < 0 || (uint64_t)code >= dcount)
+				continue;
+			lua_rawgeti(L, t + 1, code + 1);
+			break;
+		}
+		case K_BOOL:
+			if (data[i] > 1)
+				continue;
+			lua_pushboolean(L, data[i]);
+			break;
+		case K_INT64: {
+			int64_t x;
+
+			if (valid && !valid[i])
+				continue;
+			memcpy(&x, data + 8 * i, 8);
+			lua_pushinteger(L, (lua_Integer)x);
+			break;
+		}
+		case K_FLOAT64: {
+			double x;
+
+			if (valid && !valid[i])
+				continue;
+			memcpy(&x, data + 8 * i, 8);
+			lua_pushnumber(L, (lua_Number)x);
+			break;
+		}
+		case K_MIXED: {
+			int64_t x;
+			double d;
+
+			if (tags == NULL)
+				continue;
+			memcpy(&x, data + 8 * i, 8);
+			switch (tags[i]) {
+			case TAG_INT:
+				lua_pushinteger(L, (lua_Integer)x);
+				break;
+			case TAG_FLOAT:
+				memcpy(&d, &x, sizeof d);
+				lua_pushnumber(L, (lua_Number)d);
+				break;
+			case TAG_STRING:
+				if (x < 0 || (uint64_t)x >= dcount)
+					continue;
+				lua_rawgeti(L, t + 1, (int)x + 1);
+				break;
+			case TAG_FALSE:
+			case TAG_TRUE:
+				lua_pushboolean(L, tags[i] == TAG_TRUE);
+				break;
+			default:
+				continue;
+			}
+			break;
+		}
+		default:
+			continue;
+		}
+		lua_rawseti(L, t, row);
+	}
+	lua_settop(L, mi);
+	munmap(m->p, m->size);
+	m->p = NULL;
+	lua_pop(L, 1);
+	return (long long)n;
+}
+
+/* columns_read({ dir, ... }) -> { n =, FIELD = {...} } | nil, message */
+static int columns_read(lua_State *L)
+{
+	int nparts, k, res;
+	size_t base = 0;
+
+	luaL_checktype(L, 1, LUA_TTABLE);
+	nparts = (int)pz_rawlen(L, 1);
+	lua_newtable(L);
+	res = lua_gettop(L);
+	for (k = 1; k <= nparts; k++) {
+		const char *dir;
+		DIR *d;
+		struct dirent *e;
+		long long part_n = -1;
+		char path[PATH_MAX];
+
+		lua_rawgeti(L, 1, k);
+		dir = lua_tostring(L, -1);
+		if (dir == NULL)
+			return luaL_argerror(L, 1, "a list of directories");
+		d = opendir(dir);
+		if (d == NULL) {
+			lua_pushnil(L);
+			lua_pushfstring(L, "cannot read %s: %s", dir, strerror(errno));
+			return 2;
+		}
+		/* names first, so a raise while reading never leaks the DIR */
+		lua_newtable(L);
+		while ((e = readdir(d)) != NULL) {
+			size_t len = strlen(e->d_name);
+
+			if (len > 4 && strcmp(e->d_name + len - 4, ".col") == 0) {
+				lua_pushlstring(L, e->d_name, len - 4);
+				lua_rawseti(L, -2, (int)pz_rawlen(L, -2) + 1);
+			}
+		}
+		closedir(d);
+		for (int j = 1; j <= (int)pz_rawlen(L, -1); j++) {
+			const char *name;
+			long long got;
+
+			lua_rawgeti(L, -1, j);
+			name = lua_tostring(L, -1);
+			if (snprintf(path, sizeof path, "%s/%s.col", dir, name) >= (int)sizeof path)
+				return luaL_error(L, "columns_read: path too long");
+			got = read_column(L, res, path, name, base);
+			if (got < 0)
+				return 2;
+			if (part_n >= 0 && got != part_n) {
+				lua_pushnil(L);
+				lua_pushfstring(L, "%s: columns of different lengths", dir);
+				return 2;
+			}
+			part_n = got;
+			lua_pop(L, 1);
+		}
+		lua_pop(L, 2);
+		if (part_n > 0)
+			base += (size_t)part_n;
+	}
+	lua_pushinteger(L, (lua_Integer)base);
+	lua_setfield(L, res, "n");
+	return 1;
+}
+
+/*
+ * csv_column_sum(path, k) -> sum, rows | nil, message: the sum of column
+ * k's integers (1-based, no quoting) over the lines after the header, in
+ * one pass of CHUNK reads: the benchmarks' floor for reading a CSV file.
+ */
+typedef struct {
+	int fd;
+	char *chunk;
+} scan;
+
+static int scan_gc(lua_State *L)
+{
+	scan *sc = luaL_checkudata(L, 1, IMPORT_TNAME "_scan");
+
+	if (sc->fd >= 0)
+		close(sc->fd);
+	sc->fd = -1;
+	free(sc->chunk);
+	sc->chunk = NULL;
+	return 0;
+}
+
+static int csv_column_sum(lua_State *L)
+{
+	const char *path = luaL_checkstring(L, 1);
+	lua_Integer want = luaL_checkinteger(L, 2);
+	scan *sc = lua_newuserdata(L, sizeof *sc);
+	long long sum = 0, value = 0, rows = 0;
+	lua_Integer col = 1;
+	int header = 1, neg = 0;
+	ssize_t r;
+
+	sc->fd = -1;
+	sc->chunk = NULL;
+	luaL_getmetatable(L, IMPORT_TNAME "_scan");
+	lua_setmetatable(L, -2);
+	sc->chunk = malloc(CHUNK);
+	if (sc->chunk == NULL)
+		return luaL_error(L, "out of memory");
+	sc->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (sc->fd < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot open %s: %s", path, strerror(errno));
+		return 2;
+	}
+	while ((r = read(sc->fd, sc->chunk, CHUNK)) > 0) {
+		ssize_t i;
+
+		for (i = 0; i < r; i++) {
+			char c = sc->chunk[i];
+
+			if (c == '\n') {
+				if (!header) {
+					sum += neg ? -value : value;
+					rows++;
+				}
+				header = 0;
+				col = 1;
+				value = 0;
+				neg = 0;
+			} else if (c == ',') {
+				col++;
+			} else if (col == want && !header) {
+				if (c >= '0' && c <= '9')
+					value = value * 10 + (c - '0');
+				else if (c == '-')
+					neg = 1;
+			}
+		}
+	}
+	if (r < 0) {
+		lua_pushnil(L);
+		lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+		return 2;
+	}
+	lua_pushnumber(L, (lua_Number)sum);
+	lua_pushinteger(L, (lua_Integer)rows);
+	return 2;
+}
+
+static const luaL_Reg scan_meta[] = {
+	{ "__gc", scan_gc },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg import_meta[] = {
+	{ "__gc", importer_gc },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg writer_meta[] = {
+	{ "__gc", writer_gc },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg map_meta[] = {
+	{ "__gc", mapping_gc },
+	{ NULL, NULL }
+};
+
+static const luaL_Reg no_methods[] = {
+	{ NULL, NULL }
+};
+
+static const luaL_Reg column_functions[] = {
+	{ "csv_import", csv_import },
+	{ "columns_write", columns_write },
+	{ "columns_read", columns_read },
+	{ "csv_column_sum", csv_column_sum },
+	{ NULL, NULL }
+};
+
+void pz_open_columns(lua_State *L)
+{
+	pz_newclass(L, IMPORT_TNAME, no_methods, import_meta);
+	pz_newclass(L, IMPORT_TNAME "_writer", no_methods, writer_meta);
+	pz_newclass(L, MAP_TNAME, no_methods, map_meta);
+	pz_newclass(L, IMPORT_TNAME "_scan", no_methods, scan_meta);
+	pz_setfuncs(L, column_functions, 0);
+}
