@@ -65,10 +65,11 @@ fuzz_engine_auth_SRCS  := $(wildcard src/*.c)
 fuzz_engine_auth_FLAGS := $(FUZZ_LUA_FLAGS) -DPERSONALIZE_VERSION='"$(VERSION)"' \
                           $(shell $(PKG_CONFIG) --cflags libcurl)
 fuzz_engine_auth_LIBS  := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcurl openssl)
-fuzz_engine_csv_FLAGS  := $(FUZZ_LUA_FLAGS)
-fuzz_engine_csv_LIBS   := $(FUZZ_LUA_LIBS)
+fuzz_engine_csv_SRCS   := $(wildcard src/engine/*.c)
+fuzz_engine_csv_FLAGS  := $(FUZZ_LUA_FLAGS) $(shell $(PKG_CONFIG) --cflags sqlite3)
+fuzz_engine_csv_LIBS   := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs sqlite3)
 $(FUZZ_DIR)/fuzz_engine_auth: fuzz/fuzz_lua.h $(wildcard src/*.h)
-$(FUZZ_DIR)/fuzz_engine_csv: fuzz/fuzz_lua.h
+$(FUZZ_DIR)/fuzz_engine_csv: fuzz/fuzz_lua.h $(wildcard src/engine/*.h) src/compat.h
 
 .SECONDEXPANSION:
 $(FUZZ_DIR)/%: fuzz/%.c fuzz/fuzz_util.h $$($$*_SRCS) src/sigv4.h src/http_parse.h src/http_plain.h check.mk

@@ -10,9 +10,14 @@
 --     values only at rows 1..n, a value at every row for the fields that
 --     are not nullable and that the header has) or a failure reason that
 --     starts with the file's name;
---   * it answers the same twice (no state between calls).
+--   * it answers the same twice (no state between calls);
+--   * the C reader of bulk imports (personalize.engine.core's csv_import,
+--     then columns_read of the column files it wrote) agrees with it: the
+--     same failure reason, or the same rows (values and number types),
+--     the same count of rows left out and the same first messages.
 local import = require "personalize.engine.import"
 local schema = require "personalize.schema"
+local ecore = require "personalize.engine.core"
 
 local INTERACTIONS = [[{"type":"record","name":"Interactions","namespace":"com.amazonaws.personalize.schema",
 "fields":[{"name":"USER_ID","type":"string"},{"name":"ITEM_ID","type":"string"},
@@ -27,6 +32,13 @@ local SCHEMAS = {
   assert(schema.check(ITEMS, "Items")),
 }
 local FILE = "s3://fuzz-bucket/input.csv"
+
+-- A directory of this run for the C reader's input and column files.
+local WORK = os.tmpname()
+os.remove(WORK)
+assert(os.execute("mkdir -p '" .. WORK .. "/1' '" .. WORK .. "/2'"), "cannot create " .. WORK)
+local INPUT = WORK .. "/input.csv"
+local mtype = math.type
 
 local function same(a, b)
   if type(a) ~= type(b) then return false end
@@ -60,6 +72,29 @@ return function(input)
     assert(type(reason) == "string" and reason:sub(1, #FILE) == FILE, "a failure without the file's name: "
       .. tostring(reason))
   end
-  local again, reason2 = import.parse(text, fields, { file = FILE })
+  local skipped = {}
+  local again, reason2 = import.parse(text, fields, { file = FILE, skipped = skipped })
   assert(same(data, again) and reason == reason2, "a second parse answered differently")
+
+  local f = assert(io.open(INPUT, "wb"))
+  f:write(text)
+  f:close()
+  local out = WORK .. "/" .. ((input:byte(1) or 0) % 2 + 1)
+  local n, nskipped, shown = ecore.csv_import(INPUT, fields, { file = FILE, out = out })
+  if not data then
+    assert(n == nil and nskipped == reason, ("C: %s, Lua: %s"):format(tostring(n and n .. " rows" or nskipped), reason))
+    return
+  end
+  assert(n == data.n, ("C: %s, Lua: %d rows"):format(tostring(n or nskipped), data.n))
+  assert(nskipped == skipped.n, ("C left out %d rows, Lua %d"):format(nskipped, skipped.n))
+  for i = 1, 10 do assert(shown[i] == skipped[i], "left out #" .. i .. " differs") end
+  local got = assert(ecore.columns_read({ out }))
+  assert(got.n == n, "columns_read counts " .. got.n)
+  for _, fd in ipairs(fields) do
+    local a, b = data[fd.name], got[fd.name]
+    for i = 1, n do
+      assert(a[i] == b[i] and mtype(a[i]) == mtype(b[i]),
+        ("%s[%d]: C %s, Lua %s"):format(fd.name, i, tostring(b[i]), tostring(a[i])))
+    end
+  end
 end

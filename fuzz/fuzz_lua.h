@@ -6,7 +6,8 @@
  * The including file defines FUZZ_LUA_HARNESS (a file name in fuzz/) and,
  * when the harness needs personalize.core, FUZZ_LUA_WITH_CORE (the core's
  * sources are then linked in, built with the fuzzer's sanitizers, and
- * preloaded). FUZZ_LUA_ROOT is the repository (check.mk passes $(CURDIR)).
+ * preloaded); FUZZ_LUA_WITH_ENGINE_CORE does the same for
+ * personalize.engine.core (src/engine/). FUZZ_LUA_ROOT is the repository (check.mk passes $(CURDIR)).
  *
  * One Lua 5.4 state lives for the whole run. The harness file returns a
  * function; each input is passed to it as a string, and a full garbage
@@ -33,6 +34,9 @@
 
 #ifdef FUZZ_LUA_WITH_CORE
 int luaopen_personalize_core(lua_State *L);
+#endif
+#ifdef FUZZ_LUA_WITH_ENGINE_CORE
+int luaopen_personalize_engine_core(lua_State *L);
 #endif
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -67,6 +71,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	luaL_getsubtable(fuzz_L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
 	lua_pushcfunction(fuzz_L, luaopen_personalize_core);
 	lua_setfield(fuzz_L, -2, "personalize.core");
+	lua_pop(fuzz_L, 1);
+#endif
+#ifdef FUZZ_LUA_WITH_ENGINE_CORE
+	luaL_getsubtable(fuzz_L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+	lua_pushcfunction(fuzz_L, luaopen_personalize_engine_core);
+	lua_setfield(fuzz_L, -2, "personalize.engine.core");
 	lua_pop(fuzz_L, 1);
 #endif
 	lua_getglobal(fuzz_L, "package");

@@ -139,7 +139,7 @@ static const char *dict_at(const dict *d, size_t code, size_t *n)
 	const uint64_t *o = (const uint64_t *)(const void *)d->offs.p;
 
 	*n = (size_t)(o[code + 1] - o[code]);
-	return d->bytes.p + o[code];
+	return d->bytes.p != NULL ? d->bytes.p + o[code] : "";	/* only empty strings so far */
 }
 
 static int dict_grow(dict *d)
@@ -580,8 +580,8 @@ static int read_record(importer *im, const char *p, size_t n, int nl)
 			}
 			if (oom)
 				goto out_of_memory;
-			v = im->row.p + start;
-			if (memchr(v, '\r', im->row.len - start) != NULL) {
+			v = im->row.p != NULL ? im->row.p + start : "";
+			if (im->row.len > start && memchr(v, '\r', im->row.len - start) != NULL) {
 				snprintf(im->problem, sizeof im->problem, "the quoted value of column %d holds a line "
 					 "break; each record must be on one line", col);
 				return -1;
@@ -668,7 +668,7 @@ static const char *value_at(const importer *im, size_t j, size_t *n)
 	const size_t *pair = (const size_t *)(const void *)im->voff.p + 2 * j;
 
 	*n = pair[1];
-	return im->row.p + pair[0];
+	return im->row.p != NULL ? im->row.p + pair[0] : "";	/* NULL while every value was empty */
 }
 
 static size_t char_length(const char *s, size_t n)
@@ -1537,6 +1537,14 @@ static int mapping_gc(lua_State *L)
 	return 0;
 }
 
+static uint64_t off_at(const unsigned char *offs, size_t i)
+{
+	uint64_t v;
+
+	memcpy(&v, offs + 8 * i, sizeof v);
+	return v;
+}
+
 /*
  * Adds the column file `path` (named `name`) to the result table at
  * index `res`, its rows after `base`; returns the file's row count, or
@@ -1550,7 +1558,7 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 	uint32_t kind, flags;
 	uint64_t n, dcount, dbytes, need;
 	const unsigned char *p, *data, *valid = NULL, *tags = NULL;
-	const uint64_t *offs = NULL;
+	const unsigned char *offs = NULL;	/* uint64 each, not always aligned */
 	const char *bytes = NULL;
 	size_t i, esize;
 
@@ -1599,10 +1607,10 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 	if (flags & F_VALID)
 		valid = data + n * esize;
 	if (kind == K_STRING || kind == K_MIXED) {
-		offs = (const uint64_t *)(const void *)(p + need);
+		offs = p + need;
 		bytes = (const char *)(p + need + (dcount + 1) * 8);
 		for (i = 0; i < dcount; i++)
-			if (offs[i] > offs[i + 1] || offs[i + 1] > dbytes) {
+			if (off_at(offs, i) > off_at(offs, i + 1) || off_at(offs, i + 1) > dbytes) {
 				lua_pushnil(L);
 				lua_pushfstring(L, "%s: a damaged dictionary", path);
 				return -1;
@@ -1620,7 +1628,7 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 	if (dcount > 0 && offs != NULL && bytes != NULL) {
 		lua_createtable(L, (int)dcount, 0);
 		for (i = 0; i < dcount; i++) {
-			lua_pushlstring(L, bytes + offs[i], (size_t)(offs[i + 1] - offs[i]));
+			lua_pushlstring(L, bytes + off_at(offs, i), (size_t)(off_at(offs, i + 1) - off_at(offs, i)));
 			lua_rawseti(L, -2, (int)i + 1);
 		}
 	} else {

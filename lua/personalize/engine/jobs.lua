@@ -195,7 +195,7 @@ end
 
 -- A name for the parts a job writes: its ARN's last part.
 local function job_tag(arn)
-  return (tostring(arn):match("([^/:]+)$") or "job"):gsub("[^%w_.-]", "_")
+  return ((tostring(arn):match("([^/:]+)$") or "job"):gsub("[^%w_.-]", "_"))
 end
 
 -- `data` (rows in memory) as a new part named `name`.
