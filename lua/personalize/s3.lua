@@ -33,8 +33,8 @@ local transports = require "personalize.transport"
 local xml = require "personalize.protocol.rest_xml"
 local mark_result = require("personalize.result").mark
 
-local setmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall =
-  setmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall
+local setmetatable, getmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall =
+  setmetatable, getmetatable, type, tostring, tonumber, pairs, ipairs, error, pcall
 local floor, max, ceil = math.floor, math.max, math.ceil
 local concat, sort = table.concat, table.sort
 local io_open, os_remove, os_rename = io.open, os.remove, os.rename
@@ -1050,6 +1050,20 @@ function S3:list_all(bucket, prefix, page_size)
       end
       page, i = res, 0
       if res.IsTruncated and not res.NextContinuationToken then done = true end
+    end
+  end
+end
+
+-- s3.put_object{} (a dot instead of a colon) passes the parameters as the
+-- client: every method says so instead of failing inside.
+for name, f in pairs(S3) do
+  if type(f) == "function" and not name:find("^__") then
+    S3[name] = function(self, ...)
+      if getmetatable(self) ~= S3 then
+        error(("personalize: %s was called with a dot (s3.%s{...}): call it with a colon, "
+          .. "s3:%s{ ... }"):format(name, name, name), 2)
+      end
+      return f(self, ...)
     end
   end
 end

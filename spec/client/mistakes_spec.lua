@@ -100,6 +100,15 @@ describe("a newcomer's mistakes", function()
       assert.matches("called with a dot", raised(function() return p.describe_schema() end), 1, true)
     end)
 
+    it("of the S3 client called with a dot say so and show the colon", function()
+      local s3 = personalize.client("s3", opts())
+      local msg = raised(function() local r = s3.put_object { Bucket = "b", Key = "k", Body = "x" }; return r end)
+      assert.matches("mistakes_spec.lua:%d+: personalize: put_object was called with a dot "
+        .. "%(s3%.put_object{%.%.%.}%): call it with a colon, s3:put_object{ %.%.%. }$", msg)
+      assert.matches("upload_file was called with a dot",
+        raised(function() return s3.upload_file("f", "b", "k") end), 1, true)
+    end)
+
     it("of another service name the client that has them", function()
       local p = personalize.client("personalize", opts())
       local msg = raised(function() local r = p:get_recommendations { campaignArn = "x", userId = "1" }; return r end)
