@@ -186,14 +186,13 @@ function _M.view(dir, resources)
   return setmetatable({ dir = dir, resources = resources or {}, tags = {}, seq = 0, view = true }, Store)
 end
 
--- The database connection; a view opens its own on first use.
+-- The database connection; a view opens its own on first use. A view
+-- only reads (the engine that made the tables is open), so it never
+-- takes the write lock the serving engine's saves wait for.
 function Store:database()
   if not self.db then
-    local path = self.dir .. "/state.db"
-    local db, err = ecore.sqlite_open(path)
+    local db, err = ecore.sqlite_open(self.dir .. "/state.db")
     if not db then error("personalize-local: " .. err, 2) end
-    local ok, serr = db:exec(SCHEMA)
-    if not ok then db:close(); error("personalize-local: " .. path .. ": " .. serr, 2) end
     self.db = db
   end
   return self.db
