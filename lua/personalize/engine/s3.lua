@@ -12,6 +12,7 @@
 --   ok, code, msg   = store:write_object(bucket, key, data, content_type)
 --   ok, code, msg   = store:create_bucket(bucket) / store:put_policy(bucket, json)
 --   ok, reason      = store:allows(bucket, principal, action, key [, context])
+--   s3.xml_escape(text)                   -- text for an XML element (the STS subset's too)
 --
 -- handle() never raises: every failure is an S3 XML error document with
 -- S3's status (no body for HEAD). Keys are the bytes of the path after
@@ -130,6 +131,7 @@ local XML_ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "
 local function xml_escape(s)
   return (tostring(s):gsub("[&<>\"']", XML_ESCAPES))
 end
+_M.xml_escape = xml_escape
 
 local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 local B64_INDEX = {}

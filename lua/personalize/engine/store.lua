@@ -52,7 +52,6 @@ local function read_all(path)
   f:close()
   return s
 end
-_M.read_all = read_all
 
 local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."

@@ -27,10 +27,7 @@ local _M = {}
 local NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 local MAX_SESSIONS = 10000   -- the oldest issued credentials go first beyond this
 
-local function xml_escape(s)
-  return (tostring(s):gsub("[&<>\"']", { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;",
-    ['"'] = "&quot;", ["'"] = "&apos;" }))
-end
+local xml_escape = require("personalize.engine.s3").xml_escape
 
 local function el(name, value)
   return "<" .. name .. ">" .. xml_escape(value) .. "</" .. name .. ">"
