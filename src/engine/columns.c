@@ -19,16 +19,9 @@
  * into `out` (an existing directory) and the row count, the count of rows
  * left out and the first 10 of their messages come back.
  *
- * A column file <FIELD>.col holds a header (magic, kind, flags, n, the
- * dictionary's size) then the values: int64 or float64 arrays (with a
- * byte per row telling present from empty when the field is nullable),
- * a byte per row for booleans (2 for empty), int32 codes into a
- * dictionary of distinct strings (-1 for empty; each string stored once),
- * or, for columns written from Lua tables that mix types, a tag byte and
- * an 8-byte slot per row. Every file is written to "<name>.tmp.XXXXXX"
- * (mkostemp, which the engine's open removes when a kill leaves one),
- * fsync'd and renamed; the directory is fsync'd last. Numbers come back
- * as Lua integers (int64 columns) or floats, as import.parse makes them.
+ * The column files' format, writer and mapped reader are colfile.c's
+ * (see colfile.h); numbers come back as Lua integers (int64 columns) or
+ * floats, as import.parse makes them.
  *
  * Memory is owned by userdata with __gc, so a raise never leaks it;
  * nothing is process-wide.
@@ -44,20 +37,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "colfile.h"
 #include "engine.h"
 
 #define IMPORT_TNAME "personalize.engine.csv_import"
-#define MAP_TNAME "personalize.engine.column_map"
 
 #define CHUNK ((size_t)1 << 20)
 #define MAX_SHOWN 10
 #define MSG_SIZE 8192
-#define MAGIC "PZCOL001"
-#define HEADER_SIZE 48
 
 /* Personalize's quotas, as import.lua has them. */
 #define MAX_ID 256
@@ -66,265 +56,7 @@
 #define MAX_EPOCH 1e11
 #define TWO_63 9223372036854775808.0
 
-enum { K_INT64 = 1, K_FLOAT64, K_BOOL, K_STRING, K_MIXED };
 enum { T_STRING, T_INT, T_LONG, T_FLOAT, T_DOUBLE, T_BOOLEAN };
-enum { TAG_NIL, TAG_INT, TAG_FLOAT, TAG_STRING, TAG_FALSE, TAG_TRUE };
-#define F_VALID 1u
-
-typedef struct {
-	char *p;
-	size_t len, cap;
-} buf;
-
-static int buf_reserve(buf *b, size_t more)
-{
-	size_t cap;
-	char *p;
-
-	if (b->cap - b->len >= more)
-		return 0;
-	cap = b->cap ? b->cap : 256;
-	while (cap - b->len < more) {
-		if (cap > SIZE_MAX / 2)
-			return -1;
-		cap *= 2;
-	}
-	p = realloc(b->p, cap);
-	if (p == NULL)
-		return -1;
-	b->p = p;
-	b->cap = cap;
-	return 0;
-}
-
-static int buf_add(buf *b, const void *p, size_t n)
-{
-	if (buf_reserve(b, n) != 0)
-		return -1;
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	return 0;
-}
-
-static void buf_free(buf *b)
-{
-	free(b->p);
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-/* Distinct strings, each with a code 0..count-1 (open addressing). */
-typedef struct {
-	buf bytes;		/* the strings, one after the other */
-	buf offs;		/* uint64 offsets: count + 1 */
-	uint32_t *slots;	/* code + 1, 0 when free */
-	size_t nslots, count;
-} dict;
-
-static uint64_t hash_bytes(const char *s, size_t n)
-{
-	uint64_t h = 14695981039346656037ULL;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)s[i];
-		h *= 1099511628211ULL;
-	}
-	return h;
-}
-
-static const char *dict_at(const dict *d, size_t code, size_t *n)
-{
-	const uint64_t *o = (const uint64_t *)(const void *)d->offs.p;
-
-	*n = (size_t)(o[code + 1] - o[code]);
-	return d->bytes.p != NULL ? d->bytes.p + o[code] : "";	/* only empty strings so far */
-}
-
-static int dict_grow(dict *d)
-{
-	size_t n = d->nslots ? d->nslots * 2 : 1024, i;
-	uint32_t *slots = calloc(n, sizeof *slots);
-
-	if (slots == NULL)
-		return -1;
-	for (i = 0; i < d->count; i++) {
-		size_t len;
-		const char *s = dict_at(d, i, &len);
-		size_t h = (size_t)hash_bytes(s, len) & (n - 1);
-
-		while (slots[h] != 0)
-			h = (h + 1) & (n - 1);
-		slots[h] = (uint32_t)(i + 1);
-	}
-	free(d->slots);
-	d->slots = slots;
-	d->nslots = n;
-	return 0;
-}
-
-/* The code of `s`, added when new; -1 when out of memory. */
-static int64_t dict_intern(dict *d, const char *s, size_t n)
-{
-	size_t h;
-	uint64_t end;
-
-	if (d->offs.len == 0) {
-		uint64_t zero = 0;
-
-		if (buf_add(&d->offs, &zero, sizeof zero) != 0)
-			return -1;
-	}
-	if ((d->count + 1) * 2 > d->nslots && dict_grow(d) != 0)
-		return -1;
-	h = (size_t)hash_bytes(s, n) & (d->nslots - 1);
-	while (d->slots[h] != 0) {
-		size_t len, code = d->slots[h] - 1;
-		const char *t = dict_at(d, code, &len);
-
-		if (len == n && memcmp(s, t, n) == 0)
-			return (int64_t)code;
-		h = (h + 1) & (d->nslots - 1);
-	}
-	if (d->count >= INT32_MAX || buf_add(&d->bytes, s, n) != 0)
-		return -1;
-	end = d->bytes.len;
-	if (buf_add(&d->offs, &end, sizeof end) != 0)
-		return -1;
-	d->slots[h] = (uint32_t)(d->count + 1);
-	return (int64_t)d->count++;
-}
-
-static void dict_free(dict *d)
-{
-	buf_free(&d->bytes);
-	buf_free(&d->offs);
-	free(d->slots);
-	d->slots = NULL;
-	d->nslots = d->count = 0;
-}
-
-/* One column being built: the values of rows 0..n-1. */
-typedef struct {
-	char name[256];
-	int kind;
-	unsigned flags;
-	size_t n;
-	buf data;		/* int64 / double / int32 codes / uint8 bools / mixed slots */
-	buf valid;		/* F_VALID: a byte per row, 1 when present */
-	buf tags;		/* K_MIXED: a tag byte per row */
-	dict d;
-} column;
-
-static void column_free(column *c)
-{
-	buf_free(&c->data);
-	buf_free(&c->valid);
-	buf_free(&c->tags);
-	dict_free(&c->d);
-}
-
-static size_t elem_size(int kind)
-{
-	switch (kind) {
-	case K_STRING:
-		return 4;
-	case K_BOOL:
-		return 1;
-	default:
-		return 8;
-	}
-}
-
-/*
- * Writes `c` as dir/<name>.col: a temporary file, fsync'd, renamed.
- * Returns 0, or -1 with a message in err.
- */
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int column_write(const char *dir, const column *c, char *err, size_t errsize)
-{
-	char path[PATH_MAX], tmp[PATH_MAX + 16];
-	unsigned char head[HEADER_SIZE];
-	uint32_t kind = (uint32_t)c->kind, flags = c->flags;
-	uint64_t n = c->n, dcount = c->d.count, dbytes = c->d.bytes.len;
-	int fd, ok;
-
-	if (snprintf(path, sizeof path, "%s/%s.col", dir, c->name) >= (int)sizeof path) {
-		snprintf(err, errsize, "%s/%s.col: the path is too long", dir, c->name);
-		return -1;
-	}
-	snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot create a temporary file for %s: %s", path, strerror(errno));
-		return -1;
-	}
-	memset(head, 0, sizeof head);
-	memcpy(head, MAGIC, 8);
-	memcpy(head + 8, &kind, 4);
-	memcpy(head + 12, &flags, 4);
-	memcpy(head + 16, &n, 8);
-	memcpy(head + 24, &dcount, 8);
-	memcpy(head + 32, &dbytes, 8);
-	ok = fchmod(fd, 0644) == 0 && write_all(fd, (const char *)head, sizeof head) == 0;
-	if (ok && c->kind == K_MIXED)
-		ok = write_all(fd, c->tags.p, c->n) == 0;
-	if (ok)
-		ok = write_all(fd, c->data.p, c->n * elem_size(c->kind)) == 0;
-	if (ok && (c->flags & F_VALID))
-		ok = write_all(fd, c->valid.p, c->n) == 0;
-	if (ok && (c->kind == K_STRING || c->kind == K_MIXED)) {
-		uint64_t zero = 0;
-
-		if (c->d.offs.len == 0)
-			ok = write_all(fd, (const char *)&zero, sizeof zero) == 0;
-		else
-			ok = write_all(fd, c->d.offs.p, c->d.offs.len) == 0;
-		ok = ok && write_all(fd, c->d.bytes.p, c->d.bytes.len) == 0;
-	}
-	ok = ok && fsync(fd) == 0;
-	if (close(fd) != 0)
-		ok = 0;
-	if (!ok || rename(tmp, path) != 0) {
-		snprintf(err, errsize, "cannot write %s: %s", path, strerror(errno));
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-}
-
-static int sync_dir(const char *dir, char *err, size_t errsize)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
-
-	if (fd < 0) {
-		snprintf(err, errsize, "cannot open %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	rc = fsync(fd);
-	close(fd);
-	if (rc != 0) {
-		snprintf(err, errsize, "cannot sync %s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
 
 /* ------------------------------------------------------------------ */
 /* The importer: a file, its chunk, the current line, the columns.     */
@@ -1522,27 +1254,12 @@ static int columns_write(lua_State *L)
 /* ------------------------------------------------------------------ */
 /* Reading column files back into Lua tables.                          */
 
-typedef struct {
-	void *p;
-	size_t size;
-} mapping;
+#define VIEW_TNAME "personalize.engine.colview"
 
-static int mapping_gc(lua_State *L)
+static int view_gc(lua_State *L)
 {
-	mapping *m = luaL_checkudata(L, 1, MAP_TNAME);
-
-	if (m->p != NULL && m->p != MAP_FAILED)
-		munmap(m->p, m->size);
-	m->p = NULL;
+	colview_close(luaL_checkudata(L, 1, VIEW_TNAME));
 	return 0;
-}
-
-static uint64_t off_at(const unsigned char *offs, size_t i)
-{
-	uint64_t v;
-
-	memcpy(&v, offs + 8 * i, sizeof v);
-	return v;
 }
 
 /*
@@ -1552,70 +1269,20 @@ static uint64_t off_at(const unsigned char *offs, size_t i)
  */
 static long long read_column(lua_State *L, int res, const char *path, const char *name, size_t base)
 {
-	mapping *m = lua_newuserdata(L, sizeof *m);
-	int fd, mi = lua_gettop(L), t;
-	struct stat st;
-	uint32_t kind, flags;
-	uint64_t n, dcount, dbytes, need;
-	const unsigned char *p, *data, *valid = NULL, *tags = NULL;
-	const unsigned char *offs = NULL;	/* uint64 each, not always aligned */
-	const char *bytes = NULL;
-	size_t i, esize;
+	colview *v = lua_newuserdata(L, sizeof *v);
+	int vi = lua_gettop(L), t;
+	char err[MSG_SIZE];
+	uint64_t i, n;
 
-	m->p = NULL;
-	luaL_getmetatable(L, MAP_TNAME);
+	memset(v, 0, sizeof *v);
+	luaL_getmetatable(L, VIEW_TNAME);
 	lua_setmetatable(L, -2);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		if (fd >= 0)
-			close(fd);
+	if (colview_open(v, path, err, sizeof err) != 0) {
 		lua_pushnil(L);
-		lua_pushfstring(L, "cannot read %s: %s", path, strerror(errno));
+		lua_pushstring(L, err);
 		return -1;
 	}
-	m->size = (size_t)st.st_size;
-	if (m->size >= HEADER_SIZE)
-		m->p = mmap(NULL, m->size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m->p == NULL || m->p == MAP_FAILED) {
-		m->p = NULL;
-		lua_pushnil(L);
-		lua_pushfstring(L, "cannot map %s: %s", path, m->size < HEADER_SIZE ? "truncated" : strerror(errno));
-		return -1;
-	}
-	p = m->p;
-	memcpy(&kind, p + 8, 4);
-	memcpy(&flags, p + 12, 4);
-	memcpy(&n, p + 16, 8);
-	memcpy(&dcount, p + 24, 8);
-	memcpy(&dbytes, p + 32, 8);
-	esize = elem_size((int)kind);
-	need = HEADER_SIZE + (kind == K_MIXED ? n : 0) + n * esize + ((flags & F_VALID) ? n : 0);
-	if (memcmp(p, MAGIC, 8) != 0 || kind < K_INT64 || kind > K_MIXED || n > INT_MAX ||
-	    dcount > INT32_MAX || need > m->size ||
-	    (kind != K_STRING && kind != K_MIXED && dcount + dbytes != 0) ||
-	    ((kind == K_STRING || kind == K_MIXED) && need + (dcount + 1) * 8 + dbytes != m->size)) {
-		lua_pushnil(L);
-		lua_pushfstring(L, "%s is not a column file of this engine", path);
-		return -1;
-	}
-	data = p + HEADER_SIZE;
-	if (kind == K_MIXED) {
-		tags = data;
-		data += n;
-	}
-	if (flags & F_VALID)
-		valid = data + n * esize;
-	if (kind == K_STRING || kind == K_MIXED) {
-		offs = p + need;
-		bytes = (const char *)(p + need + (dcount + 1) * 8);
-		for (i = 0; i < dcount; i++)
-			if (off_at(offs, i) > off_at(offs, i + 1) || off_at(offs, i + 1) > dbytes) {
-				lua_pushnil(L);
-				lua_pushfstring(L, "%s: a damaged dictionary", path);
-				return -1;
-			}
-	}
+	n = v->n;
 	lua_getfield(L, res, name);
 	if (lua_isnil(L, -1)) {
 		lua_pop(L, 1);
@@ -1625,59 +1292,49 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 	}
 	t = lua_gettop(L);
 	/* the dictionary's strings, pushed once each */
-	if (dcount > 0 && offs != NULL && bytes != NULL) {
-		lua_createtable(L, (int)dcount, 0);
-		for (i = 0; i < dcount; i++) {
-			lua_pushlstring(L, bytes + off_at(offs, i), (size_t)(off_at(offs, i + 1) - off_at(offs, i)));
-			lua_rawseti(L, -2, (int)i + 1);
-		}
-	} else {
-		lua_newtable(L);
+	lua_createtable(L, (int)v->dcount, 0);
+	for (i = 0; i < v->dcount; i++) {
+		size_t len;
+		const char *s = colview_dict(v, i, &len);
+
+		lua_pushlstring(L, s, len);
+		lua_rawseti(L, -2, (int)i + 1);
 	}
 	for (i = 0; i < n; i++) {
 		int row = (int)(base + i + 1);
+		int64_t x;
+		double d;
 
-		switch (kind) {
+		switch (v->kind) {
 		case K_STRING: {
 			int32_t code;
 
-			memcpy(&code, data + 4 * i, 4);
-			if (code < 0 || (uint64_t)code >= dcount)
+			memcpy(&code, v->data + 4 * i, 4);
+			if (code < 0 || (uint64_t)code >= v->dcount)
 				continue;
 			lua_rawgeti(L, t + 1, code + 1);
 			break;
 		}
 		case K_BOOL:
-			if (data[i] > 1)
+			if (v->data[i] > 1)
 				continue;
-			lua_pushboolean(L, data[i]);
+			lua_pushboolean(L, v->data[i]);
 			break;
-		case K_INT64: {
-			int64_t x;
-
-			if (valid && !valid[i])
+		case K_INT64:
+			if (v->valid && !v->valid[i])
 				continue;
-			memcpy(&x, data + 8 * i, 8);
+			memcpy(&x, v->data + 8 * i, 8);
 			lua_pushinteger(L, (lua_Integer)x);
 			break;
-		}
-		case K_FLOAT64: {
-			double x;
-
-			if (valid && !valid[i])
+		case K_FLOAT64:
+			if (v->valid && !v->valid[i])
 				continue;
-			memcpy(&x, data + 8 * i, 8);
-			lua_pushnumber(L, (lua_Number)x);
+			memcpy(&d, v->data + 8 * i, 8);
+			lua_pushnumber(L, (lua_Number)d);
 			break;
-		}
-		case K_MIXED: {
-			int64_t x;
-			double d;
-
-			if (tags == NULL)
-				continue;
-			memcpy(&x, data + 8 * i, 8);
-			switch (tags[i]) {
+		case K_MIXED:
+			memcpy(&x, v->data + 8 * i, 8);
+			switch (v->tags[i]) {
 			case TAG_INT:
 				lua_pushinteger(L, (lua_Integer)x);
 				break;
@@ -1686,28 +1343,25 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 				lua_pushnumber(L, (lua_Number)d);
 				break;
 			case TAG_STRING:
-				if (x < 0 || (uint64_t)x >= dcount)
+				if (x < 0 || (uint64_t)x >= v->dcount)
 					continue;
 				lua_rawgeti(L, t + 1, (int)x + 1);
 				break;
 			case TAG_FALSE:
 			case TAG_TRUE:
-				lua_pushboolean(L, tags[i] == TAG_TRUE);
+				lua_pushboolean(L, v->tags[i] == TAG_TRUE);
 				break;
 			default:
 				continue;
 			}
 			break;
-		}
 		default:
 			continue;
 		}
 		lua_rawseti(L, t, row);
 	}
-	lua_settop(L, mi);
-	munmap(m->p, m->size);
-	m->p = NULL;
-	lua_pop(L, 1);
+	colview_close(v);
+	lua_settop(L, vi - 1);
 	return (long long)n;
 }
 
@@ -1872,8 +1526,8 @@ static const luaL_Reg writer_meta[] = {
 	{ NULL, NULL }
 };
 
-static const luaL_Reg map_meta[] = {
-	{ "__gc", mapping_gc },
+static const luaL_Reg view_meta[] = {
+	{ "__gc", view_gc },
 	{ NULL, NULL }
 };
 
@@ -1893,7 +1547,7 @@ void pz_open_columns(lua_State *L)
 {
 	pz_newclass(L, IMPORT_TNAME, no_methods, import_meta);
 	pz_newclass(L, IMPORT_TNAME "_writer", no_methods, writer_meta);
-	pz_newclass(L, MAP_TNAME, no_methods, map_meta);
+	pz_newclass(L, VIEW_TNAME, no_methods, view_meta);
 	pz_newclass(L, IMPORT_TNAME "_scan", no_methods, scan_meta);
 	pz_setfuncs(L, column_functions, 0);
 }
