@@ -51,7 +51,7 @@ HDRS     := $(wildcard src/*.h)
 ENGINE_SRCS := $(wildcard src/engine/*.c)
 ENGINE_OBJS := $(patsubst src/%.c,$(BUILD)/obj/%.o,$(ENGINE_SRCS))
 ENGINE_HDRS := $(wildcard src/engine/*.h)
-ENGINE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3)
+ENGINE_LIBS := $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread -lm
 
 SPEC_ENV  = LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" \
             LUA_CPATH="$(BUILD)/?.so;;" PERSONALIZE_LUA=$(LUA)

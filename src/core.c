@@ -75,6 +75,5 @@ PZ_EXPORT int luaopen_personalize_core(lua_State *L)
 	pz_open_sigv4(L);
 	pz_open_http(L);
 	pz_open_fs(L);
-	pz_open_recs(L);
 	return 1;
 }

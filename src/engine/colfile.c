@@ -271,7 +271,7 @@ int colview_open(colview *v, const char *path, char *err, size_t errsize)
 	int fd;
 	struct stat st;
 	uint32_t kind, flags;
-	uint64_t n, dcount, dbytes, need, i;
+	uint64_t n, dcount, dbytes, need;
 	const unsigned char *p;
 	size_t esize;
 
@@ -327,7 +327,7 @@ int colview_open(colview *v, const char *path, char *err, size_t errsize)
 	if (kind == K_STRING || kind == K_MIXED) {
 		v->offs = p + need;
 		v->bytes = (const char *)(p + need + (dcount + 1) * 8);
-		for (i = 0; i < dcount; i++)
+		for (uint64_t i = 0; i < dcount; i++)
 			if (off_at(v->offs, i) > off_at(v->offs, i + 1) || off_at(v->offs, i + 1) > dbytes) {
 				snprintf(err, errsize, "%s: a damaged dictionary", path);
 				colview_close(v);
@@ -360,7 +360,7 @@ static size_t float_text(double x, char *scratch)
 
 const char *colview_text(const colview *v, uint64_t i, size_t *len, char *scratch)
 {
-	int64_t x;
+	int64_t x = 0;
 	int32_t code;
 	double d;
 
@@ -394,7 +394,7 @@ const char *colview_text(const colview *v, uint64_t i, size_t *len, char *scratc
 			*len = (size_t)snprintf(scratch, 32, "%" PRId64, x);
 			return scratch;
 		case TAG_FLOAT:
-			memcpy(&d, &x, sizeof d);
+			memcpy(&d, v->data + 8 * i, sizeof d);
 			*len = float_text(d, scratch);
 			return scratch;
 		case TAG_STRING:
@@ -430,7 +430,7 @@ static int text_number(const char *s, size_t len, double *x)
 
 int colview_number(const colview *v, uint64_t i, double *x)
 {
-	int64_t k;
+	int64_t k = 0;
 	int32_t code;
 	size_t len;
 	const char *s;
@@ -460,7 +460,7 @@ int colview_number(const colview *v, uint64_t i, double *x)
 			return 1;
 		}
 		if (v->tags[i] == TAG_FLOAT) {
-			memcpy(x, &k, sizeof *x);
+			memcpy(x, v->data + 8 * i, sizeof *x);
 			return 1;
 		}
 		if (v->tags[i] == TAG_STRING && k >= 0 && (uint64_t)k < v->dcount) {

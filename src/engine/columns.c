@@ -1339,7 +1339,7 @@ static long long read_column(lua_State *L, int res, const char *path, const char
 				lua_pushinteger(L, (lua_Integer)x);
 				break;
 			case TAG_FLOAT:
-				memcpy(&d, &x, sizeof d);
+				memcpy(&d, v->data + 8 * i, sizeof d);
 				lua_pushnumber(L, (lua_Number)d);
 				break;
 			case TAG_STRING:

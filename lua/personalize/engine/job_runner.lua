@@ -173,7 +173,10 @@ end
 -- Output files of a job whose record is gone by the time it ends.
 local function discard(eng, spec)
   local r = spec.record
-  if spec.work == "train" and r._id then eng.store:remove("models/" .. r._id .. ".json") end
+  if spec.work == "train" and r._id then
+    eng.store:remove("models/" .. r._id .. ".json")
+    eng.store:remove("models/" .. r._id)
+  end
 end
 
 -- Copies what the job changed back into the engine's records and drops

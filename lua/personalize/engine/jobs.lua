@@ -456,15 +456,42 @@ function _M.delete_data(eng, job)
   return true
 end
 
--- The columnar training data of a dataset group (interactions, items, users).
+-- The interactions of `ds` for training, as column files: the rows
+-- (columns loaded only when a recipe reads one) and their source
+-- { parts = { dir, ... }, extra = <journal rows, columnar> } for the
+-- histories built in C (training.prepare). An older engine's data.json
+-- (no parts) or rows already in memory: the rows and no source.
+local function training_rows(eng, ds)
+  local cached = eng.cache[ds.datasetArn]
+  if cached then return cached end
+  local doc = manifest(eng, ds)
+  if not doc or not doc["@parts"] then return _M.dataset_data(eng, ds) end
+  local dirs = {}
+  for i, part in ipairs(doc["@parts"]) do dirs[i] = part_dir(eng, ds, part.dir) end
+  local extra = { n = 0 }
+  local lines = eng.store:read_lines(events_path(ds))
+  for i = (tonumber(doc["@journal_skip"]) or 0) + 1, #lines do
+    local ok, row = pcall(cjson.decode, lines[i])
+    if ok and type(row) == "table" then add_row(extra, row) end
+  end
+  local rows = training.lazy_rows((tonumber(doc.n) or 0) + extra.n, function() return _M.dataset_data(eng, ds) end)
+  bulk_rows[rows] = tonumber(doc.n) or 0
+  return rows, { parts = dirs, extra = extra }
+end
+
+-- The columnar training data of a dataset group (interactions, items,
+-- users, ...), with `sources` (see training_rows) for the interactions.
 function _M.training_data(eng, group_arn)
   local sets = group_datasets(eng, group_arn)
   -- aws-next-best-action trains on action interactions alone.
   if not sets.INTERACTIONS and not sets.ACTION_INTERACTIONS then
     return nil, "The dataset group has no Interactions dataset: create one and import interactions before training"
   end
+  local interactions, source
+  if sets.INTERACTIONS then interactions, source = training_rows(eng, sets.INTERACTIONS) end
   return {
-    interactions = sets.INTERACTIONS and _M.dataset_data(eng, sets.INTERACTIONS) or nil,
+    interactions = interactions,
+    sources = { interactions = source },
     items = sets.ITEMS and _M.dataset_data(eng, sets.ITEMS) or nil,
     users = sets.USERS and _M.dataset_data(eng, sets.USERS) or nil,
     actions = sets.ACTIONS and _M.dataset_data(eng, sets.ACTIONS) or nil,
@@ -473,6 +500,26 @@ function _M.training_data(eng, group_arn)
 end
 
 local function model_path(r) return "models/" .. r._id .. ".json" end
+
+-- Writes a trained model: JSON, and each member that is a history built
+-- in C (userdata with :save) as models/<id>/<member>.hist, named in the
+-- JSON as { ["@file"] = path } and mapped again by _M.model.
+local function store_model(eng, r, model)
+  local doc, dir = {}, "models/" .. r._id
+  for k, v in pairs(model) do
+    if type(v) == "userdata" then
+      local ok, err = core.mkdir(eng.store:path(dir))
+      if not ok then return nil, err end
+      local rel = dir .. "/" .. k .. ".hist"
+      ok, err = v:save(eng.store:path(rel))
+      if not ok then return nil, err end
+      doc[k] = { ["@file"] = rel }
+    else
+      doc[k] = v
+    end
+  end
+  return eng.store:write_json(model_path(r), doc)
+end
 
 function _M.train(eng, r)
   local started = eng.now()
@@ -488,7 +535,7 @@ function _M.train(eng, r)
     r._journal_mark = data.interactions.n - (bulk_rows[data.interactions] or data.interactions.n)
     r._journal_gen = ds._journal_gen or 0
   end
-  local ok, werr = eng.store:write_json(model_path(r), model)
+  local ok, werr = store_model(eng, r, model)
   if not ok then return false, "cannot store the model: " .. tostring(werr) end
   -- The model is read back from its file when first used: the trained
   -- table may share columns with the rows in memory, which live records
@@ -513,6 +560,13 @@ function _M.model(eng, r)
   local err
   m, err = eng.store:read_json(model_path(r))
   if not m then return nil, err or ("the model of " .. key .. " is missing") end
+  for k, v in pairs(m) do
+    if type(v) == "table" and type(v["@file"]) == "string" then
+      local h, herr = ecore.hist_load(eng.store:path(v["@file"]))
+      if not h then return nil, "the model of " .. key .. " is damaged: " .. tostring(herr) end
+      m[k] = h
+    end
+  end
   eng.models[key] = m
   return m
 end

@@ -25,13 +25,14 @@
 local core = require "personalize.core"
 local recipes = require "personalize.engine.recipes"
 local training = require "personalize.engine.training"
+local ecore = require "personalize.engine.core"
 
 local pairs, ipairs, type, tostring = pairs, ipairs, type, tostring
 local floor, log, min = math.floor, math.log, math.min
 local sort = table.sort
 
 local _M = {}
-local segmentation
+local segmentation, split_rows, split_hist
 
 _M.TEST_USER_SHARE = 0.1
 _M.RESULTS = 25
@@ -150,20 +151,12 @@ function segmentation(module, model, tests, n_users)
   return { hits = total / n, recall = recall / n }
 end
 
-function _M.evaluate(recipe_arn, data, config)
-  config = training.with_recipe(config, recipe_arn)
-  local module, why = recipes.module(recipe_arn)
-  if not module then return nil, why end
-  local prepared, reason = training.prepare(data, config)
-  if not prepared then return nil, reason end
-  -- PERSONALIZED_ACTIONS recipes: the same split and measures over the
-  -- action interactions, actions in place of items
-  local recipe = recipes.get(recipe_arn)
-  local on_actions = recipe and recipe.recipeType == "PERSONALIZED_ACTIONS"
-  local rows = on_actions and prepared.action_interactions or prepared.interactions
-  local id_column = on_actions and "ACTION_ID" or "ITEM_ID"
+-- The split over columnar rows: the row numbers to train on and the
+-- tests ({ user =, relevant = { [itemId] = true }, last_item = }), with the
+-- users in hash order. `chosen` ({ [userId] = true }) names the test users;
+-- without it they are the first TEST_USER_SHARE of the users.
+function split_rows(rows, id_column, chosen)
   local users_col, items_col, times = rows.USER_ID, rows[id_column], rows.TIMESTAMP or {}
-
   local by_user, user_list = {}, {}
   for i = 1, rows.n do
     local u = tostring(users_col[i])
@@ -176,16 +169,17 @@ function _M.evaluate(recipe_arn, data, config)
     list[#list + 1] = i
   end
   local n_test = split_users(user_list)
-
-  local train_rows, tests = {}, {}
   local function older(a, b)
     local ta, tb = times[a] or 0, times[b] or 0
     if ta ~= tb then return ta < tb end
     return a < b
   end
+  local train_rows, tests = {}, {}
   for pos, u in ipairs(user_list) do
     local idx = by_user[u]
-    if pos <= n_test then
+    local test
+    if chosen then test = chosen[u] else test = pos <= n_test end
+    if test then
       sort(idx, older)
       -- oldest 90% as input, the rest (at least one) held out
       local n_input = floor(#idx * 9 / 10)
@@ -199,12 +193,65 @@ function _M.evaluate(recipe_arn, data, config)
     end
   end
   sort(train_rows)
+  return train_rows, tests, user_list
+end
 
-  local train_data = { interactions = training.subset(rows, train_rows), items = prepared.items,
-                       users = prepared.users, event_weights = prepared.event_weights,
+-- The same split from histories built in C (prepared.hist): the test users
+-- are chosen from the histories' users, and hist_build leaves their newest
+-- rows out (opts.holdout). Returns the training histories, the tests, the
+-- number of users and the test users' set; or nil, message.
+function split_hist(prepared)
+  local users = prepared.hist:user_ids()
+  local n_test = split_users(users)
+  local chosen = {}
+  for i = 1, n_test do chosen[users[i]] = true end
+  local opts = {}
+  for k, v in pairs(prepared.hist_options) do opts[k] = v end
+  opts.holdout = { users = chosen, keep = 0.9 }
+  local hist, held = ecore.hist_build(prepared.source.parts, opts)
+  if not hist then return nil, "cannot split the interactions: " .. tostring(held) end
+  local tests = {}
+  for i = 1, n_test do
+    local t = held[users[i]]
+    if t then tests[#tests + 1] = { user = users[i], relevant = t.relevant, last_item = t.last_item } end
+  end
+  return hist, tests, #users, chosen
+end
+
+function _M.evaluate(recipe_arn, data, config)
+  config = training.with_recipe(config, recipe_arn)
+  local module, why = recipes.module(recipe_arn)
+  if not module then return nil, why end
+  local prepared, reason = training.prepare(data, config)
+  if not prepared then return nil, reason end
+  -- PERSONALIZED_ACTIONS recipes: the same split and measures over the
+  -- action interactions, actions in place of items
+  local recipe = recipes.get(recipe_arn)
+  local on_actions = recipe and recipe.recipeType == "PERSONALIZED_ACTIONS"
+  local rows = on_actions and prepared.action_interactions or prepared.interactions
+  local id_column = on_actions and "ACTION_ID" or "ITEM_ID"
+  local train_data = { items = prepared.items, users = prepared.users, event_weights = prepared.event_weights,
                        actions = prepared.actions, action_interactions = prepared.action_interactions }
-  if on_actions then
-    train_data.interactions, train_data.action_interactions = prepared.interactions, train_data.interactions
+  local tests, n_users, catalog
+  if prepared.hist and not on_actions then
+    -- histories built in C: the same split, without a Lua value per interaction
+    local hist, chosen
+    hist, tests, n_users, chosen = split_hist(prepared)
+    if not hist then return nil, tests end
+    train_data.hist = hist
+    train_data.interactions = training.lazy_rows(hist:stats().events, function()
+      return training.subset(rows, (split_rows(rows, id_column, chosen)))
+    end)
+    catalog = {}
+    for _, id in ipairs(prepared.hist:item_ids()) do catalog[id] = true end
+  else
+    local train_rows, user_list
+    train_rows, tests, user_list = split_rows(rows, id_column)
+    n_users = #user_list
+    train_data.interactions = training.subset(rows, train_rows)
+    if on_actions then
+      train_data.interactions, train_data.action_interactions = prepared.interactions, train_data.interactions
+    end
   end
   local model
   model, reason = training.call("Training", module.train, train_data, config)
@@ -233,12 +280,15 @@ function _M.evaluate(recipe_arn, data, config)
 
   local segment_hits
   if recipe and recipe.recipeType == "USER_SEGMENTATION" then
-    segment_hits = segmentation(module, model, tests, #user_list)
+    segment_hits = segmentation(module, model, tests, n_users)
   end
 
   -- coverage: out of the distinct items of the interactions and items datasets
-  local catalog = {}
-  for i = 1, rows.n do catalog[tostring(items_col[i])] = true end
+  if not catalog then
+    catalog = {}
+    local items_col = rows[id_column]
+    for i = 1, rows.n do catalog[tostring(items_col[i])] = true end
+  end
   local items = on_actions and prepared.actions or prepared.items
   if type(items) == "table" and type(items[id_column]) == "table" then
     for i = 1, items.n or #items[id_column] do

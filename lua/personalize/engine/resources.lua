@@ -584,6 +584,7 @@ local function destroy(eng, r)
   if r._kind == "dataset" then eng.store:remove("datasets/" .. r._id) end
   if r._kind == "solution_version" or r._kind == "recommender" then
     eng.store:remove("models/" .. r._id .. ".json")
+    eng.store:remove("models/" .. r._id)   -- the histories stored beside it
     eng.models[arn] = nil
   end
   eng.store.resources[arn] = nil

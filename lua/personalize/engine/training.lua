@@ -54,7 +54,15 @@
 --
 -- prepare's result shares tables with data when nothing is filtered out, so
 -- recipes read their input and never change it. With eventsConfig it also
--- carries event_weights = { [eventType] = weight (default 1) }.
+-- carries event_weights = { [eventType] = weight (default 1) }. When the
+-- interactions are stored as column files (data.sources.interactions =
+-- { parts = { dir, ... }, extra = <the rows sent one by one, columnar> },
+-- as the engine passes them) it also carries `hist`, the users' histories
+-- built in C (personalize.engine.core's hist_build, after the filters;
+-- `source` and `hist_options` build it again, as the metrics' split does),
+-- and its `interactions` load only when a recipe reads a column:
+-- recipes/common.lua's index reads `hist` instead, so the large recipes
+-- never hold a Lua value per interaction.
 -- A failure returns nil and a failureReason worded like the service's
 -- ("Dataset has fewer than 1000 interactions after filtering by event type: click").
 -- A recipe's train or recommend that raises, or returns nil and a reason,
@@ -186,6 +194,71 @@ local function prepare_actions(data)
            items = data.items, users = data.users, actions = data.actions, action_interactions = rows }
 end
 
+-- A columnar table of n rows whose columns `load()` returns on first use
+-- (load returns a columnar table of the same rows).
+local function lazy_rows(n, load)
+  return setmetatable({ n = n }, { __index = function(rows, key)
+    local full = load()
+    setmetatable(rows, nil)
+    for name, col in pairs(full) do
+      if name ~= "n" then rawset(rows, name, col) end
+    end
+    return rawget(rows, key)
+  end })
+end
+_M.lazy_rows = lazy_rows
+
+-- The interactions kept by the filters `f` from rows of a dataset.
+local function filtered(rows, f)
+  if not f.active then return rows end
+  local types, values, index = rows.EVENT_TYPE or {}, rows.EVENT_VALUE or {}, {}
+  for i = 1, rows.n do
+    if passes(f, types[i], values[i]) then index[#index + 1] = i end
+  end
+  return _M.subset(rows, index)
+end
+
+-- The minimum-data rules over the histories built in C (personalize.engine.core's hist_build).
+local function check_minimum_hist(st, phrase)
+  if st.rows < _M.MIN_INTERACTIONS then
+    return fmt("Dataset has fewer than %d %s%s (found %d)", _M.MIN_INTERACTIONS, "interactions", phrase, st.rows)
+  end
+  if st.active_users < _M.MIN_ACTIVE_USERS then
+    return fmt("Dataset has fewer than %d users with at least %d %s each%s (found %d)",
+      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, "interactions", phrase, st.active_users)
+  end
+  return nil
+end
+
+-- The options of hist_build for filters `f`.
+local function hist_options(f, source)
+  local params
+  if f.params then
+    params = {}
+    for name, p in pairs(f.params) do params[name] = { threshold = p.threshold, weight = f.weights[name] } end
+  end
+  return { extra = source.extra, event_type = f.event_type, threshold = f.threshold, params = params }
+end
+
+-- Interactions stored as column files (data.sources.interactions =
+-- { parts = { dir, ... }, extra = <rows sent one by one> }): the users'
+-- histories are built in C, and the rows themselves load only if a recipe
+-- reads them.
+local function prepare_columns(data, source, f)
+  local ecore = require "personalize.engine.core"
+  local opts = hist_options(f, source)
+  local hist, err = ecore.hist_build(source.parts, opts)
+  if not hist then return nil, "cannot read the interactions: " .. tostring(err) end
+  local st = hist:stats()
+  local problem = check_minimum_hist(st, f.phrase)
+  if problem then return nil, problem end
+  local all = data.interactions
+  local kept = f.active and lazy_rows(st.rows, function() return filtered(all, f) end) or all
+  return { interactions = kept, hist = hist, items = data.items, users = data.users, event_weights = f.weights,
+           actions = data.actions, action_interactions = data.action_interactions,
+           source = source, hist_options = opts }
+end
+
 function _M.prepare(data, config)
   config = config or {}
   local recipe = config.recipeArn and recipes.get(config.recipeArn)
@@ -194,21 +267,15 @@ function _M.prepare(data, config)
   if type(rows) ~= "table" then
     return nil, "There is no interactions data to train on: import an Item interactions dataset first"
   end
+  local f, problem = filters_of(config)
+  if not f then return nil, problem end
+  local source = type(data.sources) == "table" and data.sources.interactions
+  if source then return prepare_columns(data, source, f) end
   if type(rows.n) ~= "number" or type(rows.USER_ID) ~= "table" or type(rows.ITEM_ID) ~= "table" then
     return nil, "The interactions data needs USER_ID and ITEM_ID columns"
   end
-  local f, problem = filters_of(config)
-  if not f then return nil, problem end
 
-  local kept = rows
-  if f.active then
-    local types, values, index = rows.EVENT_TYPE or {}, rows.EVENT_VALUE or {}, {}
-    for i = 1, rows.n do
-      if passes(f, types[i], values[i]) then index[#index + 1] = i end
-    end
-    kept = _M.subset(rows, index)
-  end
-
+  local kept = filtered(rows, f)
   problem = check_minimum(kept, f.phrase, "interactions")
   if problem then return nil, problem end
   return { interactions = kept, items = data.items, users = data.users, event_weights = f.weights,

@@ -8,9 +8,9 @@
 --
 -- Item and user ids are strings; indexes are 1-based positions in the
 -- sorted id lists, so equal data always gives equal models.
-local core = require "personalize.core"
+local ecore = require "personalize.engine.core"
 
-local pairs, ipairs, type, tostring, tonumber = pairs, ipairs, type, tostring, tonumber
+local pairs, ipairs, type, tostring, tonumber, setmetatable = pairs, ipairs, type, tostring, tonumber, setmetatable
 local floor, abs, log, exp, max = math.floor, math.abs, math.log, math.exp, math.max
 local sort = table.sort
 
@@ -34,7 +34,34 @@ end
 --   distinct[k], total[k]: distinct users and interactions of item k
 --   first_time[k]: the item's first interaction; t_min, t_max over all rows
 -- Rows whose event weight is 0 or less are left out.
+-- From prepared data holding `hist` (training.prepare's histories built
+-- in C) the index also has `c`, that history, and builds hist_off, hist,
+-- hist_w and hist_time as Lua arrays only when a recipe reads them.
+local HIST_ARRAYS = { hist_off = 1, hist = 2, hist_w = 3, hist_time = 4 }
+
+local function index_of_hist(h)
+  local st = h:stats()
+  local items, users = h:item_ids(), h:user_ids()
+  local item_index, user_index = {}, {}
+  for k, id in ipairs(items) do item_index[id] = k end
+  for k, id in ipairs(users) do user_index[id] = k end
+  local distinct, total, first_time = h:item_counts()
+  local ix = {
+    items = items, item_index = item_index, users = users, user_index = user_index,
+    distinct = distinct, total = total, first_time = first_time,
+    t_min = st.t_min, t_max = st.t_max, n_events = st.events,
+    repeat_share = st.events > 0 and (st.events - st.pairs) / st.events or 0,
+    c = h,
+  }
+  return setmetatable(ix, { __index = function(t, key)
+    if not HIST_ARRAYS[key] then return nil end
+    t.hist_off, t.hist, t.hist_w, t.hist_time = h:rows()
+    return rawget(t, key)
+  end })
+end
+
 function _M.index(data)
+  if data.hist then return index_of_hist(data.hist) end
   local rows = data.interactions
   local users_col, items_col = rows.USER_ID, rows.ITEM_ID
   local times, types = rows.TIMESTAMP or {}, rows.EVENT_TYPE or {}
@@ -120,7 +147,7 @@ function _M.popular(ix)
   return order
 end
 
--- Compressed rows from core.recs_neighbors' k slots per entity: entity
+-- Compressed rows from ecore.recs_neighbors' k slots per entity: entity
 -- i's neighbours are nbr[off[i] .. off[i+1]-1] (best first), with their
 -- similarities in sim (rounded to `digits`), or no sim when digits is false.
 function _M.compact(nbr, sim, n, k, digits)
@@ -142,10 +169,16 @@ function _M.compact(nbr, sim, n, k, digits)
 end
 
 -- The k nearest items of every item from the users they share, through
--- core.recs_neighbors (opts: k, alpha, beta, gamma, min_count, weighted,
+-- ecore.recs_neighbors (opts: k, alpha, beta, gamma, min_count, weighted,
 -- digits (false: no similarities kept)). Returns compressed rows
 -- { off =, nbr =, sim = } (see compact).
 function _M.neighbors(ix, opts)
+  if ix.c then
+    local off, nbr, sim = ix.c:neighbors({ k = opts.k, alpha = opts.alpha, beta = opts.beta, gamma = opts.gamma,
+      min_count = opts.min_count, weighted = opts.weighted or false,
+      digits = opts.digits == false and 0 or (opts.digits or 4) })
+    return { off = off, nbr = nbr, sim = opts.digits ~= false and sim or nil }
+  end
   local ent, feat, w = {}, {}, nil
   if opts.weighted then w = {} end
   local hist_off, hist, hist_w = ix.hist_off, ix.hist, ix.hist_w
@@ -158,7 +191,7 @@ function _M.neighbors(ix, opts)
   end
   local n = #ix.items
   if n == 0 then return { off = { 1 }, nbr = {}, sim = {} } end
-  local nbr, sim = core.recs_neighbors(ent, feat, w, n, opts.k, opts)
+  local nbr, sim = ecore.recs_neighbors(ent, feat, w, n, opts.k, opts)
   return _M.compact(nbr, sim, n, opts.k, opts.digits)
 end
 
@@ -264,7 +297,7 @@ local function tokens_of(name, v, out)
 end
 
 -- The items dataset as TF-IDF vectors in coordinate form, for
--- core.recs_neighbors: { ids = { sorted item ids }, index = { [id] = k },
+-- ecore.recs_neighbors: { ids = { sorted item ids }, index = { [id] = k },
 -- ent =, feat =, weight = } (weight = idf = log(N / df); a token every item
 -- has carries no weight and is left out). nil when there is no metadata.
 function _M.item_tokens(items)
@@ -325,7 +358,7 @@ end
 function _M.metadata_neighbors(items, k)
   local tk = _M.item_tokens(items)
   if not tk then return nil end
-  local nbr, sim = core.recs_neighbors(tk.ent, tk.feat, tk.weight, #tk.ids, k, { alpha = 0.5, beta = 0.5 })
+  local nbr, sim = ecore.recs_neighbors(tk.ent, tk.feat, tk.weight, #tk.ids, k, { alpha = 0.5, beta = 0.5 })
   local rows = _M.compact(nbr, sim, #tk.ids, k, false)
   rows.ids = tk.ids
   return rows

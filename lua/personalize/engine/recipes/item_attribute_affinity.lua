@@ -50,7 +50,7 @@ local function attribute_tokens(model, items)
 end
 
 function _M.train(data, config)
-  local model = user_personalization.train(data, config, _M.name)
+  local model = item_affinity.train_model(data, config, _M.name)
   model.attributes = attribute_tokens(model, data.items)
   return model
 end

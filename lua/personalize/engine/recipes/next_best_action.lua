@@ -18,7 +18,7 @@
 -- REPEAT_FREQUENCY: no limit). A user who took nothing gets the take rates.
 -- request.history lists actions the user took since training (ids).
 local common = require "personalize.engine.recipes.common"
-local core = require "personalize.core"
+local ecore = require "personalize.engine.core"
 
 local ipairs, pairs, type, tostring, tonumber, error, setmetatable =
   ipairs, pairs, type, tostring, tonumber, error, setmetatable
@@ -83,7 +83,7 @@ function _M.train(data)
   end
   hist_off[#users + 1] = #hist + 1
   local k = _M.NEIGHBORS
-  local nbr, sim = core.recs_neighbors(ent, feat, nil, #actions, k, { alpha = 0.5, beta = 0.5 })
+  local nbr, sim = ecore.recs_neighbors(ent, feat, nil, #actions, k, { alpha = 0.5, beta = 0.5 })
   local related = common.compact(nbr, sim, #actions, k, 4)
   local expires, repeat_days = {}, {}
   for j = 1, #actions do expires[j], repeat_days[j] = 0, 0 end

@@ -15,7 +15,28 @@ local _M = { name = "aws-popularity-count", MODEL_VERSION = 1 }
 
 local DEFAULT_RESULTS = 25
 
+-- From the histories built in C (prepared data's `hist`, when no event
+-- weight leaves rows out): one pass over the items' counts.
+local function train_hist(h)
+  local ids = h:item_ids()
+  local distinct, total = h:item_counts()
+  local order = {}
+  for k = 1, #ids do order[k] = k end
+  sort(order, function(a, b)
+    if distinct[a] ~= distinct[b] then return distinct[a] > distinct[b] end
+    if total[a] ~= total[b] then return total[a] > total[b] end
+    return ids[a] < ids[b]
+  end)
+  local items, users, interactions = {}, {}, {}
+  for r, k in ipairs(order) do
+    items[r], users[r], interactions[r] = ids[k], distinct[k], total[k]
+  end
+  return { recipe = _M.name, version = _M.MODEL_VERSION,
+           items = items, users = users, interactions = interactions }
+end
+
 function _M.train(data)
+  if data.hist and not data.event_weights then return train_hist(data.hist) end
   local rows = data.interactions
   local users_col, items_col = rows.USER_ID, rows.ITEM_ID
   local distinct, total, seen = {}, {}, {}

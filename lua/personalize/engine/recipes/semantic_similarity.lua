@@ -8,7 +8,7 @@
 -- CREATION_TIMESTAMP gives tokens: each "|"-separated value ("GENRES=drama")
 -- and, for values with spaces, each word ("TITLE~dumbo"). Items are
 -- TF-IDF vectors of their tokens; neighbours are the K = 50 best by
--- cosine (core.recs_neighbors). Past them, and for an item without
+-- cosine (ecore.recs_neighbors). Past them, and for an item without
 -- metadata, the popular items of the interactions fill the list.
 local common = require "personalize.engine.recipes.common"
 local sims = require "personalize.engine.recipes.sims"

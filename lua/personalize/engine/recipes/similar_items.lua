@@ -8,14 +8,14 @@
 -- sqrt(1 - w) / sqrt(number of its users)) and the TF-IDF tokens of its
 -- metadata (as aws-semantic-similarity, scaled to length sqrt(w)). The dot
 -- product of two such vectors is (1 - w) * cosine of users + w * cosine of
--- metadata, so one pass of core.recs_neighbors blends them; w = 0.3. An
+-- metadata, so one pass of ecore.recs_neighbors blends them; w = 0.3. An
 -- item without interactions still has its metadata block: new items get
 -- similar items. Without an items dataset this is the cosine of users.
 -- The 50 best neighbours are kept; past them, and for an unknown item,
 -- the popular items fill in.
 local common = require "personalize.engine.recipes.common"
 local sims = require "personalize.engine.recipes.sims"
-local core = require "personalize.core"
+local ecore = require "personalize.engine.core"
 
 local ipairs, sqrt = ipairs, math.sqrt
 local sort = table.sort
@@ -64,7 +64,7 @@ function _M.train(data)
   end
   local rows = { off = { 1 }, nbr = {} }
   if #all > 0 then
-    local nbr, sim = core.recs_neighbors(ent, feat, weight, #all, _M.NEIGHBORS, { alpha = 0, beta = 0 })
+    local nbr, sim = ecore.recs_neighbors(ent, feat, weight, #all, _M.NEIGHBORS, { alpha = 0, beta = 0 })
     rows = common.compact(nbr, sim, #all, _M.NEIGHBORS, false)
   end
   local popular = {}

@@ -7,7 +7,7 @@
 --   local list = user_personalization.rank(model, request)   -- inputList
 --
 -- Training: each item's K nearest items by the cosine of their user
--- vectors (core.recs_neighbors; the candidate's norm raised to
+-- vectors (ecore.recs_neighbors; the candidate's norm raised to
 -- popularity_penalty), over the distinct (user, item) pairs weighted by
 -- eventsConfig's weights. The model keeps those lists and each user's
 -- items, oldest first.
@@ -97,7 +97,11 @@ function _M.train(data, config, name)
     items = ix.items, distinct = ix.distinct, popular = common.popular(ix),
     born = born, cold = cold, cold_born = cold_born, now = ix.t_max,
     off = nb.off, nbr = nb.nbr, sim = nb.sim,
-    users = ix.users, hist_off = ix.hist_off, hist = ix.hist,
+    -- each user's items: the history built in C (stored beside the model
+    -- and mapped when it loads), else Lua arrays
+    history = ix.c,
+    users = not ix.c and ix.users or nil, hist_off = not ix.c and ix.hist_off or nil,
+    hist = not ix.c and ix.hist or nil,
     exclude_seen = ix.repeat_share < REPEAT_SHARE,
     decay = hyper(config, "recency_decay"),
   }
@@ -112,7 +116,7 @@ local function lookups(model)
   if d then return d end
   d = { item_index = {}, user_index = {} }
   for j, id in ipairs(model.items) do d.item_index[id] = j end
-  for u, id in ipairs(model.users) do d.user_index[id] = u end
+  for u, id in ipairs(model.users or {}) do d.user_index[id] = u end
   derived[model] = d
   return d
 end
@@ -136,8 +140,17 @@ local function profile(model, request)
       other[id] = true
     end
   end
-  local u = d.user_index[common.id(request.userId) or ""]
-  if u then
+  local uid = common.id(request.userId) or ""
+  local u = not model.history and d.user_index[uid]
+  if model.history then
+    local r = model.history:user(uid)
+    for _, j in ipairs(r and model.history:items(r) or {}) do
+      if not seen[j] then
+        seen[j] = true
+        list[#list + 1] = j
+      end
+    end
+  elseif u then
     local hist = model.hist
     for p = model.hist_off[u + 1] - 1, model.hist_off[u], -1 do
       local j = hist[p]
