@@ -67,7 +67,7 @@ fuzz_engine_auth_FLAGS := $(FUZZ_LUA_FLAGS) -DPERSONALIZE_VERSION='"$(VERSION)"'
 fuzz_engine_auth_LIBS  := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs libcurl openssl)
 fuzz_engine_csv_SRCS   := $(wildcard src/engine/*.c)
 fuzz_engine_csv_FLAGS  := $(FUZZ_LUA_FLAGS) $(shell $(PKG_CONFIG) --cflags sqlite3)
-fuzz_engine_csv_LIBS   := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs sqlite3)
+fuzz_engine_csv_LIBS   := $(FUZZ_LUA_LIBS) $(shell $(PKG_CONFIG) --libs sqlite3) -lpthread -lm
 $(FUZZ_DIR)/fuzz_engine_auth: fuzz/fuzz_lua.h $(wildcard src/*.h)
 $(FUZZ_DIR)/fuzz_engine_csv: fuzz/fuzz_lua.h $(wildcard src/engine/*.h) src/compat.h
 

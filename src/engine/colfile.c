@@ -472,3 +472,19 @@ int colview_number(const colview *v, uint64_t i, double *x)
 		return 0;
 	}
 }
+
+int col_is_name(const char *s)
+{
+	size_t i;
+
+	if (s == NULL || s[0] == '\0' || strlen(s) > 200)
+		return 0;
+	for (i = 0; s[i]; i++) {
+		char c = s[i];
+
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_' ||
+		      (i > 0 && c >= '0' && c <= '9')))
+			return 0;
+	}
+	return 1;
+}

@@ -74,6 +74,9 @@ int column_write(const char *dir, const column *c, char *err, size_t errsize);
 /* fsyncs a directory; 0, or -1 with a message in err. */
 int sync_dir(const char *dir, char *err, size_t errsize);
 
+/* A field name that can name a column file: [A-Za-z_][A-Za-z0-9_]*, at most 200 bytes. */
+int col_is_name(const char *s);
+
 /* A column file mapped read-only. */
 typedef struct {
 	void *map;

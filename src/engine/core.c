@@ -15,6 +15,7 @@ PZ_EXPORT int luaopen_personalize_engine_core(lua_State *L)
 {
 	lua_newtable(L);
 	pz_open_sqlite(L);
+	pz_open_csv(L);
 	pz_open_columns(L);
 	pz_open_recs(L);
 	pz_open_hist(L);

@@ -13,7 +13,8 @@
 #include "../compat.h"
 
 void pz_open_sqlite(lua_State *L);	/* sqlite.c: the state database */
-void pz_open_columns(lua_State *L);	/* columns.c: imported rows as column files */
+void pz_open_csv(lua_State *L);	/* csv_import.c: the streaming CSV reader of imports */
+void pz_open_columns(lua_State *L);	/* columns.c: column files <-> Lua tables */
 void pz_open_recs(lua_State *L);	/* recs.c: the neighbour kernel of the recipes */
 void pz_open_hist(lua_State *L);	/* hist.c: the users' histories the recipes train on */
 

@@ -194,7 +194,10 @@ function _M.apply(eng, r, spec, result)
   -- Rows a job rewrote, models it replaced.
   if spec.work == "import" or spec.work == "delete_data" then
     for arn, x in pairs(spec.resources) do
-      if x._kind == "dataset" then eng.cache[arn] = nil end
+      if x._kind == "dataset" then
+        eng.cache[arn] = nil
+        eng.cache[arn .. "#journal"] = nil   -- jobs.journal_key
+      end
     end
   elseif spec.work == "train" then
     eng.models[spec.arn] = nil

@@ -97,6 +97,17 @@ end
 local function data_path(ds) return "datasets/" .. ds._id .. "/data.json" end
 local function events_path(ds) return "datasets/" .. ds._id .. "/events.jsonl" end
 
+-- The cache key of a dataset's journal index (see journal_index).
+local function journal_key(arn) return arn .. "#journal" end
+_M.journal_key = journal_key
+
+-- Forgets what is cached of dataset `arn` (its rows, its journal index).
+local function forget(eng, arn)
+  eng.cache[arn] = nil
+  eng.cache[journal_key(arn)] = nil
+end
+_M.forget = forget
+
 -- Rows before the journal's in a table dataset_data returned, and the
 -- journal lines it holds (counted from the file's first).
 local bulk_rows = setmetatable({}, { __mode = "k" })
@@ -125,6 +136,11 @@ function _M.append_record(eng, ds, row)
   if not ok then return nil, err end
   local cached = eng.cache[ds.datasetArn]
   if cached then add_row(cached, cjson.decode(line)) end
+  local idx = eng.cache[journal_key(ds.datasetArn)]
+  if idx then
+    idx.n = idx.n + 1
+    _M.index_row(idx, ds, cjson.decode(line), idx.n)
+  end
   return true
 end
 
@@ -258,6 +274,51 @@ function _M.interaction_index(eng, ds)
   return idx
 end
 
+-- The records sent one by one to `ds` (its journal, after the imported
+-- rows), indexed per user as interaction_index has them, row numbers
+-- counted after the bulk rows: what live events need, read without the
+-- imported rows, so a restarted engine answers at once whatever their size.
+local function journal_index(eng, ds)
+  local key = journal_key(ds.datasetArn)
+  local idx = eng.cache[key]
+  if idx then return idx end
+  local cached = eng.cache[ds.datasetArn]
+  if cached then return _M.interaction_index(eng, ds) end
+  local doc = manifest(eng, ds)
+  if doc and not doc["@parts"] then return _M.interaction_index(eng, ds) end
+  idx = { n = doc and tonumber(doc.n) or 0, by_user = {} }
+  idx.bulk_n = idx.n
+  local lines = eng.store:read_lines(events_path(ds))
+  for i = (doc and tonumber(doc["@journal_skip"]) or 0) + 1, #lines do
+    local ok, row = pcall(cjson.decode, lines[i])
+    if ok and type(row) == "table" then   -- as dataset_data reads the journal
+      idx.n = idx.n + 1
+      _M.index_row(idx, ds, row, idx.n)
+    end
+  end
+  eng.cache[key] = idx
+  return idx
+end
+
+-- Adds a record (row number `i`) to a per-user index.
+function _M.index_row(idx, ds, row, i)
+  local id_col = ds.datasetType == "ACTION_INTERACTIONS" and "ACTION_ID" or "ITEM_ID"
+  local u, item = row.USER_ID, row[id_col]
+  if u == nil or u == null or item == nil or item == null then return end
+  u = tostring(u)
+  local h = idx.by_user[u]
+  if not h then
+    h = { n = 0, item = {}, etype = {}, value = {}, row = {} }
+    idx.by_user[u] = h
+  end
+  local k = h.n + 1
+  h.n = k
+  local etype, value = row.EVENT_TYPE, row.EVENT_VALUE
+  if etype == null then etype = nil end
+  if value == null then value = nil end
+  h.item[k], h.etype[k], h.value[k], h.row[k] = tostring(item), etype, value, i
+end
+
 -- The group's datasets by type ("INTERACTIONS", "ITEMS", ...).
 local function group_datasets(eng, group_arn)
   local out = {}
@@ -356,7 +417,7 @@ function _M.import(eng, job)
     for i = first_new, #parts do core.remove_tree(part_dir(eng, ds, parts[i].dir)) end
     return false, "cannot store the imported data: " .. tostring(werr)
   end
-  eng.cache[ds.datasetArn] = nil
+  forget(eng, ds.datasetArn)
   return true
 end
 
@@ -447,7 +508,7 @@ function _M.delete_data(eng, job)
       if not ok then return false, "cannot store the remaining data: " .. tostring(werr) end
       -- A new journal start: models' marks into the old one no longer apply.
       ds._journal_gen = (ds._journal_gen or 0) + 1
-      eng.cache[ds.datasetArn] = nil
+      forget(eng, ds.datasetArn)
     end
   end
   local n = 0
@@ -595,7 +656,7 @@ function _M.history(eng, holder, user_id)
   if user_id == nil then return {} end
   local ds = group_datasets(eng, holder.datasetGroupArn).INTERACTIONS
   if not ds then return {} end
-  local idx = _M.interaction_index(eng, ds)
+  local idx = journal_index(eng, ds)
   local h = idx.by_user[tostring(user_id)]
   if not h then return {} end
   local mark = holder._journal_mark or 0
@@ -612,16 +673,23 @@ function _M.history(eng, holder, user_id)
   return out
 end
 
--- What filters read for requests on the dataset group's data.
+-- What filters read for requests on the dataset group's data; each
+-- dataset loads when a filter (or metadataColumns) first reads it.
 function _M.filter_context(eng, group_arn)
   local sets = group_datasets(eng, group_arn)
-  return {
-    items = sets.ITEMS and _M.dataset_data(eng, sets.ITEMS) or nil,
-    users = sets.USERS and _M.dataset_data(eng, sets.USERS) or nil,
-    interactions = sets.INTERACTIONS and _M.interaction_index(eng, sets.INTERACTIONS) or nil,
-    actions = sets.ACTIONS and _M.dataset_data(eng, sets.ACTIONS) or nil,
-    action_interactions = sets.ACTION_INTERACTIONS and _M.interaction_index(eng, sets.ACTION_INTERACTIONS) or nil,
+  local function rows(ds) return ds and function() return _M.dataset_data(eng, ds) end end
+  local function index(ds) return ds and function() return _M.interaction_index(eng, ds) end end
+  local loaders = {
+    items = rows(sets.ITEMS), users = rows(sets.USERS), actions = rows(sets.ACTIONS),
+    interactions = index(sets.INTERACTIONS), action_interactions = index(sets.ACTION_INTERACTIONS),
   }
+  return setmetatable({}, { __index = function(ctx, key)
+    local load = loaders[key]
+    if not load then return nil end
+    local value = load()
+    rawset(ctx, key, value)
+    return value
+  end })
 end
 
 -- The predicate of filter `arn` for one request (ctx as for filters.predicate),
