@@ -25,14 +25,14 @@
 -- of a failed batch (PutEvents succeeds or fails as a whole).
 -- batcher.sent and batcher.calls count events sent and PutEvents calls made.
 -- Bad options (missing trackingId or sessionId, max_batch out of 1..10)
--- raise.
+-- raise. The Event shape comes from the client's model (client:model()).
 local cjson = require "cjson"
 local core = require "personalize.core"
 local errors = require "personalize.errors"
 local validate = require "personalize.validate"
 
-local type, pairs, tostring, error, pcall, setmetatable, rawget =
-  type, pairs, tostring, error, pcall, setmetatable, rawget
+local type, pairs, tostring, error, pcall, setmetatable =
+  type, pairs, tostring, error, pcall, setmetatable
 local floor, concat = math.floor, table.concat
 local str_format = string.format
 
