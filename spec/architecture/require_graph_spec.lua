@@ -146,13 +146,17 @@ describe("the require graph", function()
         'local q = other._made',
         'x._set = 1',
         'function M._helper() end',
+        'local z = other:_issue(1)',
+        'local w = t["_hidden"]',
+        'function Store:_commit() end',
+        'store:_commit()',
       }, "\n"))
       local reads = {}
       for _, r in ipairs(p.reads) do
         if not p.own[r[2]] then reads[#reads + 1] = r[1] .. "." .. r[2] end
       end
-      assert.are.same({ "client._service", "client._service" }, reads)
-      assert.is_true(p.own._made and p.own._set)
+      assert.are.same({ "client._service", "client._service", "other._issue", "t._hidden" }, reads)
+      assert.is_true(p.own._made and p.own._set and p.own._helper and p.own._commit)
     end)
 
     it("names a cycle, and none in a graph without one", function()

@@ -110,9 +110,10 @@ end
 -- What one file says: { requires = { { name, line } }, dynamic = bool,
 -- strings = { { value, line } }, reads = { { object, field, line } },
 -- own = { [field] = true } }.
---   reads: `obj._field` (obj a name other than self) and rawget(obj, "_field");
+--   reads: `obj._field`, `obj:_method(...)`, `obj["_field"]` (obj a name
+--   other than self) and rawget(obj, "_field");
 --   own: the underscore fields the file makes: keys `_f = ` of its table
---   constructors and assignments `x._f = ...`.
+--   constructors, assignments `x._f = ...` and functions `function X:_f`.
 function _M.parse(src)
   local toks = _M.tokens(src)
   local out = { requires = {}, dynamic = false, strings = {}, reads = {}, own = {} }
@@ -134,15 +135,17 @@ function _M.parse(src)
         out.dynamic = true
       end
     end
-    -- obj._field (not obj:_m(), not a method definition's name)
-    if is(t, "op", ".") and is(nx, "name") and nx.value:match("^_%a") and is(toks[k - 1], "name")
-        and not is(toks[k - 2], "op", ".") and not is(toks[k - 2], "op", ":")
-        and not is(toks[k - 2], "name", "function") then
+    -- obj._field, obj:_method(), obj["_field"] (obj a plain name, not a.b._c)
+    local field = (is(t, "op", ".") or is(t, "op", ":")) and is(nx, "name") and nx.value
+    if is(t, "op", "[") and is(nx, "string") and is(nx2, "op", "]") then field = nx.value end
+    if field and field:match("^_%a") and is(toks[k - 1], "name")
+        and not is(toks[k - 2], "op", ".") and not is(toks[k - 2], "op", ":") then
       local obj = toks[k - 1].value
-      if is(nx2, "op", "=") then
-        out.own[nx.value] = true
+      local after = is(t, "op", "[") and toks[k + 3] or nx2
+      if is(toks[k - 2], "name", "function") or is(after, "op", "=") then
+        out.own[field] = true        -- function M._f / M:_f, or x._f = ...
       elseif obj ~= "self" then
-        out.reads[#out.reads + 1] = { obj, nx.value, t.line }
+        out.reads[#out.reads + 1] = { obj, field, t.line }
       end
     end
     -- { _field = ... }: a field this file makes
