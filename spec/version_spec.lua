@@ -1,5 +1,8 @@
--- One version (lua/personalize/version.lua), which the C core, the engine
--- and the rockspec repeat, and a rockspec that declares what lua/ needs.
+-- One version (lua/personalize/version.lua): the Makefile reads it and
+-- passes it to the C core, the Lua modules and the specs require it. Only
+-- what cannot read it repeats it, and is checked here: the rockspec (its
+-- file name, version and tag), CHANGELOG.md's section and the rock's name
+-- in README.md. Also: a rockspec that declares what lua/ needs.
 local personalize = require "personalize"
 local core = require "personalize.core"
 local files = require "support.files"
@@ -40,8 +43,23 @@ describe("version", function()
   it("is written in lua/personalize/version.lua only", function()
     local quoted = '"' .. VERSION .. '"'
     local found = lines_of("grep -rlF -e '" .. quoted .. "' -e 'lua-personalize/" .. VERSION
-      .. "' src lua bin Makefile check.mk | grep -v '^lua/personalize/models/'")
+      .. "' src lua bin spec tools bench examples Makefile check.mk 2>/dev/null"
+      .. " | grep -v '^lua/personalize/models/'")
     assert.are.same({ "lua/personalize/version.lua" }, found)
+  end)
+
+  it("is the one README.md names", function()
+    local readme = assert(files.read("README.md"))
+    local named = 0
+    for v in readme:gmatch("personalize%-(%d+%.%d+%.%d+)%-%d") do
+      assert.are.equal(VERSION, v)
+      named = named + 1
+    end
+    for v in readme:gmatch("lua%-personalize/(%d+%.%d+%.%d+)") do
+      assert.are.equal(VERSION, v)
+      named = named + 1
+    end
+    assert.is_true(named > 0)
   end)
 
   it("has its section in CHANGELOG.md", function()

@@ -8,10 +8,16 @@
 -- call returns the result table (with ResponseMetadata) or nil and an
 -- error object (personalize.errors). Misuse of the API (unknown service,
 -- bad options) raises.
+--
+-- The services and their models come from the registry
+-- (personalize.models); the modules that work on a client (help, paginator,
+-- stub, fanout, waiters, events_batcher) read its model through
+-- client:model() and client:operation(name), never its private fields.
 local core = require "personalize.core"
 local config = require "personalize.config"
 local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
+local models = require "personalize.models"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
 local transports = require "personalize.transport"
@@ -25,33 +31,25 @@ local floor = math.floor
 
 local _M = {}
 
--- Services this client speaks: model module and wire protocol.
-local SERVICES = {
-  ["personalize"] = { model = "personalize.models.personalize",
-                      protocol = "personalize.protocol.aws_json" },
-  ["personalize-runtime"] = { model = "personalize.models.personalize_runtime",
-                              protocol = "personalize.protocol.rest_json" },
-  ["personalize-events"] = { model = "personalize.models.personalize_events",
-                             protocol = "personalize.protocol.rest_json" },
+-- The registry's facts, also exported here (client.SERVICES, ...).
+_M.SERVICES = models.SERVICES
+_M.snake_case = models.snake_case
+
+-- The wire protocol module of each protocol a model names (metadata.protocol).
+local PROTOCOLS = {
+  ["json"] = "personalize.protocol.aws_json",
+  ["rest-json"] = "personalize.protocol.rest_json",
 }
-_M.SERVICES = SERVICES
 
--- "CreateDatasetImportJob" -> "create_dataset_import_job"
-function _M.snake_case(name)
-  local s = name:gsub("(%u)(%u%l)", "%1_%2"):gsub("([%l%d])(%u)", "%1_%2")
-  return s:lower()
-end
-
--- Per service, built once: the model, the protocol and snake -> operation.
+-- Per service, built once: the registry's model and snake -> operation,
+-- with the protocol module loaded.
 local services_loaded = {}
 local function load_service(service)
   local loaded = services_loaded[service]
   if loaded then return loaded end
-  local def = SERVICES[service]
-  local model = require(def.model)
-  local by_method = {}
-  for name, op in pairs(model.operations) do by_method[_M.snake_case(name)] = op end
-  loaded = { model = model, protocol = require(def.protocol), by_method = by_method }
+  local svc = models.service(service)
+  local protocol = require(PROTOCOLS[svc.model.metadata.protocol])
+  loaded = { model = svc.model, protocol = protocol, by_method = svc.by_method }
   services_loaded[service] = loaded
   return loaded
 end
@@ -60,18 +58,8 @@ local Client = {}
 
 local method_cache = setmetatable({}, { __mode = "k" })
 
--- The service other than `service` with an operation method `name`, or nil
--- (the other models are loaded on the first miss).
-local function other_service(service, name)
-  if type(name) ~= "string" or not name:match("^[%l_]+$") then return nil end
-  local names = {}
-  for k in pairs(SERVICES) do names[#names + 1] = k end
-  table.sort(names)
-  for _, other in ipairs(names) do
-    if other ~= service and load_service(other).by_method[name] then return other end
-  end
-  return nil
-end
+-- The service other than `service` with an operation method `name`, or nil.
+local other_service = models.other_service
 _M.other_service = other_service
 
 -- A method that says which client has operation `name`.
@@ -152,6 +140,18 @@ function Client:operations()
   return setmetatable(names, Names)
 end
 
+-- The service model (personalize.models.*) this client speaks: its
+-- operations, shapes, paginators and metadata. Read it, do not change it.
+function Client:model()
+  return self._service.model
+end
+
+-- The operation object of the model named `name`, its API name
+-- ("ListSchemas") or its method name ("list_schemas"); nil when there is none.
+function Client:operation(name)
+  return models.operation(self._service, name)
+end
+
 -- Waits until a resource is ACTIVE (or gone): personalize.waiters.
 --   client:wait("campaign", { campaignArn = arn }, { timeout = 600 })
 function Client:wait(name, params, opts)
@@ -199,11 +199,8 @@ function _M.new(service, opts)
   if type(service) ~= "string" then error("personalize.client: service name expected", 2) end
   service = service:gsub("_", "-")
   if service == "s3" then return require("personalize.s3").new(opts) end
-  if not SERVICES[service] then
-    local names = {}
-    for k in pairs(SERVICES) do names[#names + 1] = k end
-    table.sort(names)
-    error(("personalize.client: unknown service %q (known: %s)"):format(service, table.concat(names, ", ")), 2)
+  if not models.SERVICES[service] then
+    error(("personalize.client: unknown service %q (known: %s)"):format(service, table.concat(models.names(), ", ")), 2)
   end
   opts = opts or {}
   if type(opts) ~= "table" then error("personalize.client: options must be a table", 2) end
@@ -212,7 +209,7 @@ function _M.new(service, opts)
   local svc = load_service(service)
   local cfg = config.new(opts)
   local region, err = cfg:region()
-  region = region or require("personalize.transport.engine").default_region(cfg, config.service(svc.model.metadata))
+  region = region or transports.default_region(cfg, config.service(svc.model.metadata))
   if not region then error("personalize.client: " .. transports.region_hint(err), 2) end
   local endpoint
   endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)

@@ -25,14 +25,14 @@
 -- of a failed batch (PutEvents succeeds or fails as a whole).
 -- batcher.sent and batcher.calls count events sent and PutEvents calls made.
 -- Bad options (missing trackingId or sessionId, max_batch out of 1..10)
--- raise.
+-- raise. The Event shape comes from the client's model (client:model()).
 local cjson = require "cjson"
 local core = require "personalize.core"
 local errors = require "personalize.errors"
 local validate = require "personalize.validate"
 
-local type, pairs, tostring, error, pcall, setmetatable, rawget =
-  type, pairs, tostring, error, pcall, setmetatable, rawget
+local type, pairs, tostring, error, pcall, setmetatable =
+  type, pairs, tostring, error, pcall, setmetatable
 local floor, concat = math.floor, table.concat
 local str_format = string.format
 
@@ -134,8 +134,8 @@ local function required_string(opts, key)
 end
 
 function _M.new(client, opts)
-  local svc = type(client) == "table" and rawget(client, "_service")
-  if type(svc) ~= "table" or not svc.model.shapes.Event then
+  local model = type(client) == "table" and type(client.model) == "function" and client:model()
+  if type(model) ~= "table" or not (model.shapes and model.shapes.Event) then
     error("personalize.events_batcher: a personalize-events client expected", 2)
   end
   if type(opts) ~= "table" then error("personalize.events_batcher: options must be a table", 2) end
@@ -151,7 +151,7 @@ function _M.new(client, opts)
     error("personalize.events_batcher: option now must be a function", 2)
   end
   return setmetatable({
-    client = client, model = svc.model, max_batch = max_batch,
+    client = client, model = model, max_batch = max_batch,
     trackingId = required_string(opts, "trackingId"), sessionId = required_string(opts, "sessionId"),
     userId = opts.userId, now = opts.now or core.time,
     buffer = {}, sent = 0, calls = 0, closed = false, _failed = {},

@@ -30,6 +30,9 @@
 --     same coroutines, but its send runs to completion when called, so
 --     the calls go one after another.
 --
+-- The operations come through client:operation(op), the client's public
+-- accessor of its model.
+--
 -- Misuse raises: an unknown operation, a list that is not a table, bad
 -- options. An error raised by a call (or by on_progress) stops the run:
 -- the requests in flight are abandoned and the error is raised again.
@@ -55,10 +58,11 @@ local shared_multi, shared_busy = nil, false
 -- The operation object of `client` named `op` ("get_recommendations" or
 -- "GetRecommendations"); raises at `level` when there is none.
 local function resolve_op(client, op, level)
-  local svc = type(client) == "table" and client._service
-  if not svc then error("personalize.fanout: a personalize client expected, got " .. tostring(client), level + 1) end
+  if type(client) ~= "table" or type(client.operation) ~= "function" then
+    error("personalize.fanout: a personalize client expected, got " .. tostring(client), level + 1)
+  end
   if type(op) ~= "string" then error("personalize.fanout: operation name expected, got " .. type(op), level + 1) end
-  local found = svc.by_method[op] or svc.model.operations[op]
+  local found = client:operation(op)
   if not found then
     error(("personalize.fanout: %s has no operation %s"):format(client.service, op), level + 1)
   end

@@ -13,7 +13,10 @@
 -- members first. Then the output's top-level members.
 --
 -- An unknown operation raises, naming the closest operations.
-local client_mod = require "personalize.client"
+--
+-- The models come from the registry (personalize.models); a client gives
+-- its own through client:model().
+local models = require "personalize.models"
 
 local type, pairs, ipairs, next, tostring, error, setmetatable = type, pairs, ipairs, next, tostring, error, setmetatable
 local concat, sort = table.concat, table.sort
@@ -21,22 +24,20 @@ local rep = string.rep
 
 local _M = {}
 
-local snake_case = client_mod.snake_case
+local snake_case = models.snake_case
 
 -- The model of a client or of a service name.
 local function model_of(target)
   if type(target) == "string" then
-    local def = client_mod.SERVICES[target:gsub("_", "-")]
-    if not def then
-      local names = {}
-      for k in pairs(client_mod.SERVICES) do names[#names + 1] = k end
-      sort(names)
-      return nil, ("personalize.help: unknown service %q (known: %s)"):format(target, concat(names, ", "))
+    local model = models.model((target:gsub("_", "-")))
+    if not model then
+      return nil, ("personalize.help: unknown service %q (known: %s)"):format(target, concat(models.names(), ", "))
     end
-    return require(def.model)
+    return model
   end
-  if type(target) == "table" and type(target._service) == "table" and target._service.model then
-    return target._service.model
+  if type(target) == "table" and type(target.model) == "function" then
+    local model = target:model()
+    if type(model) == "table" and model.operations then return model end
   end
   return nil, "personalize.help: a client or a service name expected, got " .. type(target)
 end
@@ -173,10 +174,7 @@ local REFERENCE_PREFIX = { ["personalize-runtime"] = "RS_", ["personalize-events
 
 -- The service name ("personalize-runtime") of a model.
 local function service_of(model)
-  for name, def in pairs(client_mod.SERVICES) do
-    if package.loaded[def.model] == model then return name end
-  end
-  return model.metadata and model.metadata.endpointPrefix or "personalize"
+  return models.service_of(model) or model.metadata and model.metadata.endpointPrefix or "personalize"
 end
 
 -- The link to the AWS API reference of operation `api` ("CreateSolution").
@@ -228,7 +226,7 @@ end
 -- The service other than this model's that has operation `op`, or nil.
 local function other_service(model, op)
   local service = service_of(model)
-  local other = client_mod.other_service(service, snake_case(op))
+  local other = models.other_service(service, snake_case(op))
   return other
 end
 

@@ -8,7 +8,8 @@
 -- `op` is the snake_case method name or the API name. The paging facts
 -- (input_token, output_token, limit_key, result_key) come from botocore's
 -- paginators-1.json, kept in the generated models. An operation without
--- one raises, listing the paginated operations.
+-- one raises, listing the paginated operations. The client's model comes
+-- through client:model() and client:operation(op).
 --
 -- opts:
 --   page_size       sets the operation's limit member (maxResults)
@@ -31,6 +32,7 @@
 -- "PaginationError" (it would never end otherwise).
 local cjson = require "cjson"
 local errors = require "personalize.errors"
+local models = require "personalize.models"
 
 local type, pairs, tostring, tonumber, error, setmetatable, pcall =
   type, pairs, tostring, tonumber, error, setmetatable, pcall
@@ -245,15 +247,14 @@ end
 
 -- A pager over `op`; see the module header.
 function _M.paginate(client, op, params, opts)
-  local svc = type(client) == "table" and rawget(client, "_service")
-  if type(svc) ~= "table" then error("personalize.paginator: a client expected", 2) end
-  local model = svc.model
-  local o = type(op) == "string" and (model.operations[op] or svc.by_method[op])
+  local model = type(client) == "table" and type(client.model) == "function" and client:model()
+  if type(model) ~= "table" then error("personalize.paginator: a client expected", 2) end
+  local o = client:operation(op)
   local cfg = o and model.paginators and model.paginators[o.name]
   if not cfg then
     local names = {}
     for name in pairs(model.paginators or {}) do
-      names[#names + 1] = require("personalize.client").snake_case(name)
+      names[#names + 1] = models.snake_case(name)
     end
     sort(names)
     error(str_format("personalize.paginator: %s is not a paginated operation of %s; paginated operations: %s",

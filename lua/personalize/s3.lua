@@ -149,7 +149,7 @@ function _M.new(opts)
   config.check_options(opts, "personalize.s3")
   local cfg = config.new(opts)
   local region, err = cfg:region()
-  region = region or require("personalize.transport.engine").default_region(cfg, _M.SERVICE)
+  region = region or transports.default_region(cfg, _M.SERVICE)
   if not region then error("personalize.s3: " .. transports.region_hint(err), 2) end
 
   -- The endpoint: configured (option, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,

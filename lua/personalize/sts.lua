@@ -12,7 +12,7 @@
 -- region the global endpoint https://sts.amazonaws.com (us-east-1) is
 -- used. Returns a credentials object with `expiration`, or nil and an
 -- error object (personalize.errors) whose message holds no secret.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local errors = require "personalize.errors"
 local query = require "personalize.protocol.query"
 local retry = require "personalize.retry"

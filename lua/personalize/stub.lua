@@ -24,6 +24,7 @@
 --   * add_error queues nil, errors.new{ code, message, status (default 400),
 --     operation }. Stubbed errors are not retried.
 --   * stub.calls lists the calls answered: { operation =, params = }.
+-- The client's model comes through client:model() and client:operation(op).
 local errors = require "personalize.errors"
 local validate = require "personalize.validate"
 
@@ -118,18 +119,17 @@ _M.difference = difference
 local Stub = {}
 Stub.__index = Stub
 
-local function service_of(client)
-  local svc = type(client) == "table" and rawget(client, "_service")
-  if type(svc) ~= "table" or not svc.model then
+local function model_of(client)
+  local model = type(client) == "table" and type(client.model) == "function" and client:model()
+  if type(model) ~= "table" or not model.operations then
     error("personalize.stub: a client (personalize.client(...)) expected", 3)
   end
-  return svc
+  return model
 end
 
 -- The operation named `op` ("list_schemas" or "ListSchemas"); raises.
 local function operation(self, op, level)
-  local svc = self._svc
-  local o = type(op) == "string" and (svc.model.operations[op] or svc.by_method[op])
+  local o = self.client:operation(op)
   if not o then
     error(str_format("personalize.stub: %s has no operation %s", self.client.service, tostring(op)), level + 1)
   end
@@ -138,8 +138,7 @@ end
 
 -- The call path that replaces Client:call while active.
 local function stubbed_call(self, client, op_name, params)
-  local svc = self._svc
-  local op = svc.model.operations[op_name] or svc.by_method[op_name]
+  local op = self.client:operation(op_name)
   if not op then
     error(str_format("%s has no operation %s", client.service, tostring(op_name)), 2)
   end
@@ -164,7 +163,7 @@ local function stubbed_call(self, client, op_name, params)
   if params ~= nil and type(params) ~= "table" then
     problems = { { path = "", reason = "parameters must be a table, got " .. type(params) } }
   else
-    problems = validate.check(svc.model, op.input, params)
+    problems = validate.check(self._model, op.input, params)
   end
   if problems then
     return nil, errors.new { code = "ParamValidation", message = validate.message(problems, op.name),
@@ -205,7 +204,7 @@ function Stub:add_response(op, response, expected_params)
       problems = { { path = "", reason = "this operation returns no members" } }
     end
   else
-    problems = validate.check(self._svc.model, o.output, body)
+    problems = validate.check(self._model, o.output, body)
   end
   if problems then
     local lines = {}
@@ -278,9 +277,9 @@ end
 
 -- A stub for `client`, already active.
 function _M.new(client)
-  local svc = service_of(client)
+  local model = model_of(client)
   local self = setmetatable({ client = client, calls = {}, active = false,
-                              _svc = svc, _queue = {}, _answered = 0 }, Stub)
+                              _model = model, _queue = {}, _answered = 0 }, Stub)
   self._call = function(c, op_name, params) return stubbed_call(self, c, op_name, params) end
   self.ANY = ANY
   return self:activate()

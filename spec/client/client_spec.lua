@@ -184,6 +184,19 @@ describe("personalize.client", function()
       assert.are.equal("AmazonPersonalize.ListSchemas", header(t.requests[1], "X-Amz-Target"))
       assert.has_error(function() client:call("GetRecommendations", {}) end)
     end)
+
+    it("and the model are read through client:model() and client:operation(name)", function()
+      local models = require "personalize.models"
+      for _, service in ipairs(models.names()) do
+        local client = new(service, fake())
+        assert.are.equal(models.model(service), client:model())
+      end
+      local client = new("personalize", fake())
+      assert.are.equal("ListSchemas", client:operation("list_schemas").name)
+      assert.are.equal(client:operation("list_schemas"), client:operation("ListSchemas"))
+      assert.is_nil(client:operation("get_recommendations"))
+      assert.is_nil(client:operation(42))
+    end)
   end)
 
   describe("the control plane (awsJson1_1)", function()

@@ -81,7 +81,7 @@ describe("core.http", function()
       -- No "Accept: */*", no "Expect:", no Content-Length on a bodiless GET.
       assert.same({ "Host", "User-Agent", "X-Amz-Date" }, names)
       assert.equal("127.0.0.1:" .. srv.port, map.host)
-      assert.equal("lua-personalize/0.1.0", map["user-agent"])
+      assert.equal("lua-personalize/" .. require("personalize.version"), map["user-agent"])
       assert.equal("20240101T000000Z", map["x-amz-date"])
       assert.equal("", echo.body)
       local recorded = srv.requests()

@@ -5,7 +5,7 @@
 -- exchanged with STS AssumeRole. Honours external_id, role_session_name
 -- and duration_seconds. Profiles with web_identity_token_file belong to
 -- the web identity provider; mfa_serial (which needs a prompt) is refused.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local shared = require "personalize.credentials.shared"
 local sso = require "personalize.credentials.sso"
 local sts = require "personalize.sts"

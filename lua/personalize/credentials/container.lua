@@ -8,7 +8,7 @@
 --
 -- Each fetch makes up to 3 attempts with a 2 s timeout, 1 s apart. The
 -- answer is { AccessKeyId, SecretAccessKey, Token, Expiration }.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local cjson = require "cjson.safe"
 
 local _M = {}

@@ -2,7 +2,7 @@
 -- AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN (or the older
 -- AWS_SECURITY_TOKEN), read at each load so rotated keys are seen.
 -- Half a pair is an error, as in botocore.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 
 local _M = {}
 

@@ -8,7 +8,7 @@
 -- the provider off; AWS_EC2_METADATA_SERVICE_ENDPOINT (or the profile's
 -- ec2_metadata_service_endpoint) names another address. A failure here is
 -- not fatal: the chain goes on and reports "Unable to locate credentials".
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local cjson = require "cjson.safe"
 
 local _M = {}

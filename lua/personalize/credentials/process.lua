@@ -6,7 +6,7 @@
 -- Version is an error that stops the chain. The command runs through
 -- /bin/sh (its quoting rules apply); its standard error is quoted in the
 -- error message, never its standard output (it holds the secret).
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local cjson = require "cjson.safe"
 
 local io_popen, os_tmpname, os_remove, io_open = io.popen, os.tmpname, os.remove, io.open

@@ -2,7 +2,7 @@
 -- credentials file (shared-credentials-file) and the profile of the config
 -- file (config-file). Keys: aws_access_key_id, aws_secret_access_key,
 -- aws_session_token (or aws_security_token). Half a pair is an error.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 
 local nonempty = credentials.nonempty
 

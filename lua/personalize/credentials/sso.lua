@@ -17,7 +17,7 @@
 -- The token is only read, never refreshed: an expired token (or a portal
 -- that refuses it) stops the chain with botocore's advice to run
 -- `aws sso login`.
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local core = require "personalize.core"
 local cjson = require "cjson.safe"
 

@@ -3,7 +3,7 @@
 -- + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME), else from the profile's
 -- web_identity_token_file + role_arn (+ role_session_name). The token file
 -- is read again at each refresh (Kubernetes rotates it).
-local credentials = require "personalize.credentials"
+local credentials = require "personalize.credentials.base"
 local sts = require "personalize.sts"
 
 local nonempty = credentials.nonempty

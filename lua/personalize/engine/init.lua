@@ -28,6 +28,12 @@
 -- subset (engine.s3); X-Amz-Target "AmazonPersonalize.*" to the control
 -- plane (engine.resources); the runtime and events paths (/recommendations,
 -- /events, ...) to engine.runtime.
+--
+-- engine.handler(service, name) is the handler a request for operation
+-- `name` of `service` ("personalize", "personalize-runtime",
+-- "personalize-events") goes to, or nil; engine.unhandled(service, model)
+-- lists the operations of a model that have none (a spec keeps it empty
+-- for the registry's models, personalize.models).
 local core = require "personalize.core"
 local json = require "personalize.json"
 local validate = require "personalize.validate"
@@ -38,6 +44,7 @@ local job_runner = require "personalize.engine.job_runner"
 local resources = require "personalize.engine.resources"
 local runtime = require "personalize.engine.runtime"
 local schema = require "personalize.schema"
+local models = require "personalize.models"
 
 local setmetatable, pairs, type, tostring, pcall = setmetatable, pairs, type, tostring, pcall
 local fmt = string.format
@@ -52,17 +59,41 @@ _M.DEFAULT_ACCOUNT_ID = "123456789012"
 _M.DEFAULT_TIMINGS = { pending = 0.5, in_progress = 1 }
 
 local MODELS = {
-  personalize = require "personalize.models.personalize",
-  runtime = require "personalize.models.personalize_runtime",
-  events = require "personalize.models.personalize_events",
+  personalize = models.model("personalize"),
+  runtime = models.model("personalize-runtime"),
+  events = models.model("personalize-events"),
 }
+
+-- The module that answers each service's operations.
+local HANDLERS = {
+  ["personalize"] = resources,
+  ["personalize-runtime"] = runtime,
+  ["personalize-events"] = runtime,
+}
+
+-- The handler for operation `name` of `service`, or nil.
+function _M.handler(service, name)
+  local m = HANDLERS[service]
+  return m and m.handler(name) or nil
+end
+
+-- The API names of the operations of `model` (service `service`'s, or one
+-- shaped like it) that have no handler, sorted.
+function _M.unhandled(service, model)
+  local missing = {}
+  for name in pairs(model.operations) do
+    if not _M.handler(service, name) then missing[#missing + 1] = name end
+  end
+  table.sort(missing)
+  return missing
+end
 
 -- Runtime and events operations by request path.
 local ROUTES = {}
-for _, which in ipairs { "runtime", "events" } do
+for which, service in pairs { runtime = "personalize-runtime", events = "personalize-events" } do
   local model = MODELS[which]
   for name, op in pairs(model.operations) do
-    ROUTES[op.http.requestUri] = { model = model, op = op, name = name, rest = true }
+    ROUTES[op.http.requestUri] = { model = model, op = op, name = name, service = service, rest = true }
   end
 end
 
@@ -267,7 +298,7 @@ function Engine:dispatch(req, rid)
   local target = req.headers["x-amz-target"]
   if target then
     local name = target:match("^AmazonPersonalize%.(%w+)$")
-    local handler = name and MODELS.personalize.operations[name] and resources.handler(name)
+    local handler = name and MODELS.personalize.operations[name] and _M.handler("personalize", name)
     if not handler then
       return json_error(rid, false, 400, "UnknownOperationException", "unknown operation " .. target)
     end
@@ -278,7 +309,7 @@ function Engine:dispatch(req, rid)
     return json_error(rid, true, 404, "UnknownOperationException",
       fmt("no operation at %s %s", req.method, req.path))
   end
-  return self:call(route.model, route.name, runtime.handler(route.name), req.body, rid, true)
+  return self:call(route.model, route.name, _M.handler(route.service, route.name), req.body, rid, true)
 end
 
 -- Answers one HTTP request (see the module header). Never raises: an

@@ -254,8 +254,9 @@ local json_paths
 local function json_path(path)
   if not json_paths then
     json_paths = {}
-    for _, m in ipairs { "personalize_runtime", "personalize_events" } do
-      for _, op in pairs(require("personalize.models." .. m).operations) do
+    local models = require "personalize.models"
+    for _, service in ipairs { "personalize-runtime", "personalize-events" } do
+      for _, op in pairs(models.model(service).operations) do
         json_paths[op.http.requestUri] = true
       end
     end

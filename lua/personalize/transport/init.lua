@@ -5,6 +5,7 @@
 --   t.transport, t.endpoint, t.opts, t.local_dir
 --   local mode, max_attempts = transport.retry_settings(cfg, who)
 --   local prefix = transport.base_path(parsed_url)
+--   region = region or transport.default_region(cfg, service)
 --
 -- resolve(): an endpoint "local:DIR" runs personalize-local's engine in
 -- this process (endpoint becomes http://personalize.local and the options
@@ -56,6 +57,13 @@ end
 function _M.wrap_credentials(provider, transport, cfg, region)
   if transport.name ~= "ngx" then return provider end
   return require("personalize.transport.ngx").credentials(provider, cfg, region)
+end
+
+-- The region for a client whose configuration names none: the in-process
+-- engine's default when its endpoint is "local:DIR", else nil. `service`
+-- is the config's service descriptor.
+function _M.default_region(cfg, service)
+  return require("personalize.transport.engine").default_region(cfg, service)
 end
 
 -- The message for a client with no region; inside nginx the usual cause
