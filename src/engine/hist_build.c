@@ -35,6 +35,7 @@ typedef struct {
 	int has_params;
 	type_rule rules[MAX_FILTERS];
 	int nrules;
+	int needs_value;	/* some threshold reads EVENT_VALUE */
 } filters;
 
 /* A value's source: a mapped column, or a Lua column (the extra rows). */
@@ -273,7 +274,7 @@ static int part_row(builder *b, part *p, uint64_t i, int32_t *user, int32_t *ite
 		if (rule == 0)
 			return 0;
 	}
-	if (p->s[S_VALUE].present)
+	if (b->f.needs_value && p->s[S_VALUE].present)
 		has_value = colview_number(&p->s[S_VALUE].v, i, &value);
 	if (!value_passes(&b->f, rule, has_value, value, w))
 		return 0;
@@ -450,6 +451,18 @@ static int entry_cmp(const void *pa, const void *pb)
 	return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
+/* Sorts entries by (time, seq); most users' rows come in time order already. */
+static void sort_entries(entry *e, size_t n)
+{
+	size_t i;
+
+	for (i = 1; i < n; i++)
+		if (entry_cmp(&e[i - 1], &e[i]) > 0)
+			break;
+	if (i < n)
+		qsort(e, n, sizeof *e, entry_cmp);
+}
+
 static void read_filters(lua_State *L, int opts, filters *f)
 {
 	memset(f, 0, sizeof *f);
@@ -494,6 +507,9 @@ static void read_filters(lua_State *L, int opts, filters *f)
 		}
 	}
 	lua_pop(L, 1);
+	f->needs_value = f->has_threshold;
+	for (int r = 0; r < f->nrules; r++)
+		f->needs_value |= f->rules[r].has_threshold;
 }
 
 static const char *opt_name(lua_State *L, int opts, const char *key, const char *def)
@@ -559,7 +575,7 @@ static int hold_out(lua_State *L, builder *b, int opts, const int64_t *start, en
 			scratch[q].w = b->g_w[s + q];
 			scratch[q].seq = (int32_t)q;
 		}
-		qsort(scratch, (size_t)n, sizeof *scratch, entry_cmp);
+		sort_entries(scratch, (size_t)n);
 		for (q = 0; q < n; q++) {
 			b->g_item[s + q] = scratch[q].item;
 			b->g_time[s + q] = scratch[q].time;
@@ -832,7 +848,7 @@ int pz_hist_build(lua_State *L)
 			/* reset the marks this user set */
 			for (q = start[g]; q < start[g] + b->ucount[g]; q++)
 				mark[b->g_item[q]] = -1;
-			qsort(scratch_e, (size_t)d, sizeof *scratch_e, entry_cmp);
+			sort_entries(scratch_e, (size_t)d);
 			for (e = 0; e < d; e++) {
 				int64_t at = u->off[r] + e;
 

@@ -588,7 +588,10 @@ function _M.train(eng, r)
   if not data then return false, derr end
   local config = { recipeArn = r.recipeArn, solutionConfig = r.solutionConfig,
                    eventType = r.eventType or recipes.DOMAIN_EVENT_TYPE[r.recipeArn] }
-  local model, reason = training.train(r.recipeArn, data, config)
+  local prepared, reason = training.prepare(data, config)
+  if not prepared then return false, reason end
+  local model
+  model, reason = training.train_prepared(r.recipeArn, prepared, config)
   if not model then return false, reason end
   -- Where the live events this model has not seen begin.
   local ds = group_datasets(eng, r.datasetGroupArn).INTERACTIONS
@@ -604,11 +607,11 @@ function _M.train(eng, r)
   local key = r.solutionVersionArn or r.recommenderArn
   eng.models[key] = nil
   if r._kind == "solution_version" then
-    local m = metrics.evaluate(r.recipeArn, data, config)
+    local m = metrics.evaluate(r.recipeArn, data, config, prepared)
     r._metrics = m or {}
     r.trainingHours = (eng.now() - started) / 3600
   else
-    r.modelMetrics = metrics.evaluate(r.recipeArn, data, config) or {}
+    r.modelMetrics = metrics.evaluate(r.recipeArn, data, config, prepared) or {}
   end
   return true
 end

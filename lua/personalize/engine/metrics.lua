@@ -2,7 +2,9 @@
 -- documents them ("Evaluating a solution version with metrics"), for any
 -- recipe module.
 --
---   local m, reason = metrics.evaluate(recipe_arn, data, config)
+--   local m, reason = metrics.evaluate(recipe_arn, data, config, prepared)
+--   -- prepared: training.prepare's result for data and config, when the
+--   -- caller has it (the data is then not prepared again)
 --   -- m = { coverage =, mean_reciprocal_rank_at_25 =,
 --   --       normalized_discounted_cumulative_gain_at_5 =, _at_10 =, _at_25 =,
 --   --       precision_at_5 =, _at_10 =, _at_25 = }   (rounded to 4 decimals)
@@ -218,12 +220,15 @@ function split_hist(prepared)
   return hist, tests, #users, chosen
 end
 
-function _M.evaluate(recipe_arn, data, config)
+function _M.evaluate(recipe_arn, data, config, prepared)
   config = training.with_recipe(config, recipe_arn)
   local module, why = recipes.module(recipe_arn)
   if not module then return nil, why end
-  local prepared, reason = training.prepare(data, config)
-  if not prepared then return nil, reason end
+  local reason
+  if not prepared then
+    prepared, reason = training.prepare(data, config)
+    if not prepared then return nil, reason end
+  end
   -- PERSONALIZED_ACTIONS recipes: the same split and measures over the
   -- action interactions, actions in place of items
   local recipe = recipes.get(recipe_arn)

@@ -3,6 +3,7 @@
 --
 --   local data2, reason = training.prepare(data, config)
 --   local model, reason = training.train(recipe_arn, data, config)
+--   local model, reason = training.train_prepared(recipe_arn, data2, config)
 --   local list, reason = training.recommend(recipe_arn, model, request)
 --   local users, reason = training.segment(recipe_arn, model, request)
 --
@@ -302,12 +303,18 @@ function _M.with_recipe(config, recipe_arn)
 end
 
 function _M.train(recipe_arn, data, config)
-  local module, why = recipes.module(recipe_arn)
-  if not module then return nil, why end
   config = _M.with_recipe(config, recipe_arn)
   local prepared, reason = _M.prepare(data, config)
   if not prepared then return nil, reason end
-  return call("Training", module.train, prepared, config or {})
+  return _M.train_prepared(recipe_arn, prepared, config)
+end
+
+-- Trains on prepare's result (so a caller that also measures the model
+-- prepares the data once).
+function _M.train_prepared(recipe_arn, prepared, config)
+  local module, why = recipes.module(recipe_arn)
+  if not module then return nil, why end
+  return call("Training", module.train, prepared, _M.with_recipe(config, recipe_arn))
 end
 
 function _M.segment(recipe_arn, model, request)
