@@ -223,21 +223,32 @@ static void *nb_worker(void *arg)
 				double wi = (E->w ? E->w[p] : 1.0) * job->feat_pow[f];
 				int64_t q;
 
-				for (q = F->off[f]; q < F->off[f + 1]; q++) {
-					int32_t j = F->idx[q];
+				const int32_t *fi = F->idx;
+				int64_t end = F->off[f + 1];
 
-					if (j == i)
-						continue;
-					if (shared[j] == 0)
-						touched[n_touched++] = j;
-					shared[j]++;
-					acc[j] += wi * (F->w ? F->w[q] : 1.0);
+				if (F->w != NULL) {
+					for (q = F->off[f]; q < end; q++) {
+						int32_t j = fi[q];
+
+						if (shared[j]++ == 0)
+							touched[n_touched++] = j;
+						acc[j] += wi * F->w[q];
+					}
+				} else {
+					/* unweighted (most models): the same sums, one branch less */
+					for (q = F->off[f]; q < end; q++) {
+						int32_t j = fi[q];
+
+						if (shared[j]++ == 0)
+							touched[n_touched++] = j;
+						acc[j] += wi;
+					}
 				}
 			}
 			for (m = 0; m < n_touched; m++) {
 				int32_t j = touched[m];
 
-				if ((double)shared[j] >= job->o->min_count && acc[j] != 0) {
+				if (j != i && (double)shared[j] >= job->o->min_count && acc[j] != 0) {
 					recs_cand c;
 
 					c.sim = acc[j] / (job->norm_a[i] * job->norm_b[j]);
