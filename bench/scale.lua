@@ -1,6 +1,7 @@
 -- personalize-local at scale: generated power-law interactions (20 to 200
 -- events a user, item popularity skewed), then import, training per
--- recipe, restart (engine open + the first get_recommendations), peak RSS
+-- recipe, restart (engine open + the first get_recommendations), the
+-- median get_recommendations once warm, peak RSS
 -- and size on disk, next to the floor measured in the same run on the
 -- same file: `wc -l`, and a C pass summing one column
 -- (personalize.engine.core's csv_column_sum, when the core has it).
@@ -155,6 +156,22 @@ function STEPS.restart(dir)
   return core.now() - t0
 end
 
+-- get_recommendations once the engine is warm: the median of 400 calls
+-- over 400 users, in milliseconds.
+function STEPS.serve(dir)
+  local p, rt = clients(dir)
+  local c = assert(p:list_campaigns {}).campaigns[1].campaignArn
+  assert(rt:get_recommendations { campaignArn = c, userId = "u1", numResults = 10 })
+  local times = {}
+  for i = 1, 400 do
+    local t0 = core.now()
+    assert(rt:get_recommendations { campaignArn = c, userId = "u" .. (i * 37), numResults = 25 })
+    times[i] = core.now() - t0
+  end
+  table.sort(times)
+  return times[200] * 1000
+end
+
 function STEPS.floor(_, csv)
   local ecore = require "personalize.engine.core"
   if not ecore.csv_column_sum then return -1 end
@@ -226,6 +243,8 @@ function _M.run(opts)
         fmt("datasets/ %.1f MB; CSV %.1f MB", (du_kb(dir .. "/datasets") or 0) / 1024, (du_kb(csv) or 0) / 1024))
       for _, r in ipairs(RECIPES) do report("training " .. r, r) end
       report("restart + first get_recommendations", "restart")
+      local p50 = step("serve", dir, csv)
+      line("get_recommendations p50 (warm)", p50 and fmt("%.3f", p50) or "FAILED", "ms")
     else
       line("setup", "FAILED", "")
     end
