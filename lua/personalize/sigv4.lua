@@ -209,11 +209,13 @@ end
 _M.run = run
 
 -- The Authorization header for a request the caller has fully prepared
--- (Host and X-Amz-Date among `headers`): the client's hot path, with no
--- URL parsing and no copies. Path normalisation and double encoding on.
-function _M.authorize(method, path, query, headers, payload_hash, creds, amz_date, region, service)
+-- (Host and X-Amz-Date among `headers`): the send step's hot path, with no
+-- URL parsing and no copies. Path normalisation and double encoding on,
+-- unless `s3` (S3 signs its canonical URI as sent).
+function _M.authorize(method, path, query, headers, payload_hash, creds, amz_date, region, service, s3)
+  local plain = not s3
   return (signer:sign(method, path, query, headers, payload_hash, creds.access_key_id,
-    creds.secret_access_key, amz_date, region, service, true, true, false))
+    creds.secret_access_key, amz_date, region, service, plain, plain, false))
 end
 
 return _M
