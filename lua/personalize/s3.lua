@@ -24,6 +24,7 @@
 -- UNSIGNED-PAYLOAD with unsigned_payload = true. Keys are percent-encoded
 -- once in the path, '/' kept, with no dot-segment folding.
 local core = require "personalize.core"
+local codec = require "personalize.codec"
 local config = require "personalize.config"
 local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
@@ -75,21 +76,8 @@ local function url_decode(s)
   return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
--- Standard base64 with padding (Content-MD5), without bit operators.
-function _M.base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local d1, d2 = floor(n / 262144), floor(n / 4096) % 64
-    local d3, d4 = floor(n / 64) % 64, n % 64
-    out[#out + 1] = B64:sub(d1 + 1, d1 + 1) .. B64:sub(d2 + 1, d2 + 1)
-      .. (b and B64:sub(d3 + 1, d3 + 1) or "=") .. (c and B64:sub(d4 + 1, d4 + 1) or "=")
-  end
-  return concat(out)
-end
+-- Standard base64 with padding (Content-MD5).
+_M.base64 = codec.base64_encode
 
 -- Whether `bucket` can be a DNS label of the endpoint's host (botocore's
 -- check_dns_name): 3-63 of [a-z0-9.-], starting and ending alphanumeric,

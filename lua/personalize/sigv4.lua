@@ -13,6 +13,7 @@
 -- signer's arguments and the signer's answer into headers or a URL.
 -- Misuse (missing fields, wrong types) raises; nothing here does I/O.
 local core = require "personalize.core"
+local codec = require "personalize.codec"
 
 local type, pairs, tostring, error = type, pairs, tostring, error
 local os_date, os_time = os.date, os.time
@@ -21,7 +22,7 @@ local concat, sort = table.concat, table.sort
 
 local _M = {}
 
-local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+local EMPTY_SHA256 = codec.EMPTY_SHA256
 _M.EMPTY_SHA256 = EMPTY_SHA256
 _M.UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
