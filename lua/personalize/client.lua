@@ -1,4 +1,5 @@
--- One client per service: validate -> build -> sign -> send -> parse.
+-- One client per service: validate -> build, then the send step
+-- (personalize.request: credentials -> sign -> send -> parse -> retry).
 --
 --   local client = client.new("personalize", { region = "us-east-1" })
 --   local res, err = client:create_schema{ name = "x", schema = json_text }
@@ -237,7 +238,8 @@ local function fail(fields, op_name)
 end
 
 -- Calls operation `op_name` (the API's name, "DescribeSchema") with
--- `params`. Returns the result or nil and an error.
+-- `params`: checked against the model, built by the service's protocol,
+-- sent by personalize.request. Returns the result or nil and an error.
 function Client:call(op_name, params)
   local svc = self._service
   local op = svc.model.operations[op_name]

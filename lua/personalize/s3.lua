@@ -19,6 +19,8 @@
 -- `addressing_style = path`, for every custom endpoint, for bucket names
 -- that are not DNS labels and, over https, for names with dots.
 --
+-- Sending: the send step of every client (personalize.request), with
+-- S3's REST-XML answers and error documents as the protocol.
 -- Signing: SigV4 as service "s3". X-Amz-Content-Sha256 is always sent:
 -- the body's SHA-256 (a file region is hashed in C, never loaded), or
 -- UNSIGNED-PAYLOAD with unsigned_payload = true. Keys are percent-encoded
