@@ -10,6 +10,7 @@
 -- Misuse raises an error prefixed with `who` at the level of the caller of
 -- the function that calls these (the user's call of client()).
 local retry = require "personalize.retry"
+local transports = require "personalize.transport"
 
 local tostring, error = tostring, error
 
@@ -20,10 +21,9 @@ local _M = {}
 -- is a missing `env AWS_REGION;` directive, which the message then names.
 function _M.region(cfg, service, who)
   local region, err = cfg:region()
-  region = region or require("personalize.transport").default_region(cfg, service)
+  region = region or transports.default_region(cfg, service)
   if not region then
-    error(who .. ": " .. require("personalize.transport.ngx").env_hint(err,
-      { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE" }), 3)
+    error(who .. ": " .. transports.env_hint(err, { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE" }), 3)
   end
   return region
 end

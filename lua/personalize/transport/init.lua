@@ -6,6 +6,7 @@
 --   t.transport, t.endpoint, t.opts, t.local_dir
 --   local provider = transport.wrap_credentials(provider, t.transport, cfg, region)
 --   region = region or transport.default_region(cfg, service)
+--   local text = transport.env_hint(message, { "AWS_REGION", ... })
 --
 -- resolve(): an endpoint "local:DIR" runs personalize-local's engine in
 -- this process (endpoint becomes http://personalize.local and the options
@@ -57,6 +58,12 @@ end
 function _M.wrap_credentials(provider, transport, cfg, region)
   if transport.name ~= "ngx" then return provider end
   return require("personalize.transport.ngx").credentials(provider, cfg, region)
+end
+
+-- `message` about missing settings, with the advice the host needs to pass
+-- environment variables `names` on (inside nginx: `env NAME;` directives).
+function _M.env_hint(message, names)
+  return require("personalize.transport.ngx").env_hint(message, names)
 end
 
 -- The region for a client whose configuration names none: the in-process
