@@ -190,20 +190,26 @@ static int crypto_md5(lua_State *L)
 	return 1;
 }
 
-/* core.md5_hex(s) -> 32 lower-case hex digits */
-static int crypto_md5_hex(lua_State *L)
+/* Lower-case hex of the digest `md` of the string argument 1. */
+static int digest_hex(lua_State *L, const EVP_MD *md, const char *name)
 {
 	size_t n;
 	const char *s = luaL_checklstring(L, 1, &n);
-	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned char digest[EVP_MAX_MD_SIZE];
 	char hex[2 * EVP_MAX_MD_SIZE];
 	unsigned int len = 0;
 
-	if (!EVP_Digest(s, n, md, &len, EVP_md5(), NULL))
-		return luaL_error(L, "MD5 is not available from OpenSSL");
-	sigv4_hex(hex, md, len);
+	if (!EVP_Digest(s, n, digest, &len, md, NULL))
+		return luaL_error(L, "%s is not available from OpenSSL", name);
+	sigv4_hex(hex, digest, len);
 	lua_pushlstring(L, hex, 2 * (size_t)len);
 	return 1;
+}
+
+/* core.md5_hex(s) -> 32 lower-case hex digits */
+static int crypto_md5_hex(lua_State *L)
+{
+	return digest_hex(L, EVP_md5(), "MD5");
 }
 
 /*
@@ -213,17 +219,7 @@ static int crypto_md5_hex(lua_State *L)
  */
 static int crypto_sha1_hex(lua_State *L)
 {
-	size_t n;
-	const char *s = luaL_checklstring(L, 1, &n);
-	unsigned char md[EVP_MAX_MD_SIZE];
-	char hex[2 * EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-
-	if (!EVP_Digest(s, n, md, &len, EVP_sha1(), NULL))
-		return luaL_error(L, "SHA-1 is not available from OpenSSL");
-	sigv4_hex(hex, md, len);
-	lua_pushlstring(L, hex, 2 * (size_t)len);
-	return 1;
+	return digest_hex(L, EVP_sha1(), "SHA-1");
 }
 
 static const luaL_Reg crypto_functions[] = {

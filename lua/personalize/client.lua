@@ -1,4 +1,5 @@
--- One client per service: validate -> build -> sign -> send -> parse.
+-- One client per service: validate -> build, then the send step
+-- (personalize.request: credentials -> sign -> send -> parse -> retry).
 --
 --   local client = client.new("personalize", { region = "us-east-1" })
 --   local res, err = client:create_schema{ name = "x", schema = json_text }
@@ -18,7 +19,8 @@ local config = require "personalize.config"
 local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
 local models = require "personalize.models"
-local retry = require "personalize.retry"
+local request = require "personalize.request"
+local setup = require "personalize.setup"
 local sigv4 = require "personalize.sigv4"
 local transports = require "personalize.transport"
 local validate = require "personalize.validate"
@@ -26,8 +28,8 @@ local mark_result = require("personalize.result").mark
 
 local setmetatable, getmetatable, rawget, type, tostring, error = setmetatable, getmetatable, rawget, type, tostring, error
 local pairs, ipairs = pairs, ipairs
-local sha256_hex, now, wall_time = core.sha256_hex, core.now, core.time
-local floor = math.floor
+local sha256_hex = core.sha256_hex
+local send = request.send
 
 local _M = {}
 
@@ -48,8 +50,13 @@ local function load_service(service)
   local loaded = services_loaded[service]
   if loaded then return loaded end
   local svc = models.service(service)
-  local protocol = require(PROTOCOLS[svc.model.metadata.protocol])
-  loaded = { model = svc.model, protocol = protocol, by_method = svc.by_method }
+  local model = svc.model
+  local protocol = require(PROTOCOLS[model.metadata.protocol])
+  loaded = { model = model, protocol = protocol, by_method = svc.by_method,
+             -- the send step's parse for this service's requests (r.operation)
+             parse = function(r, status, headers, body)
+               return protocol.parse(model, r.operation, status, headers, body)
+             end }
   services_loaded[service] = loaded
   return loaded
 end
@@ -177,24 +184,6 @@ function Client:help(op)
   return require("personalize.help")(self, op)
 end
 
-local function debug_sink(opt)
-  if opt == true then
-    return function(line) io.stderr:write(line, "\n") end
-  end
-  if type(opt) == "function" then return opt end
-  return nil
-end
-
--- Cached X-Amz-Date: one os.date per second of wall-clock time.
-local last_second, last_date
-local function amz_date()
-  local t = floor(wall_time())
-  if t ~= last_second then
-    last_second, last_date = t, sigv4.amz_date(t)
-  end
-  return last_date
-end
-
 function _M.new(service, opts)
   if type(service) ~= "string" then error("personalize.client: service name expected", 2) end
   service = service:gsub("_", "-")
@@ -208,11 +197,8 @@ function _M.new(service, opts)
 
   local svc = load_service(service)
   local cfg = config.new(opts)
-  local region, err = cfg:region()
-  region = region or transports.default_region(cfg, config.service(svc.model.metadata))
-  if not region then error("personalize.client: " .. transports.region_hint(err), 2) end
-  local endpoint
-  endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
+  local region = setup.region(cfg, config.service(svc.model.metadata), "personalize.client")
+  local endpoint, err = cfg:endpoint(config.service(svc.model.metadata), region)
   if not endpoint then error("personalize.client: " .. err, 2) end
   -- "local:DIR": personalize-local's engine in this process, state in DIR.
   local route = transports.resolve(endpoint, cfg, opts, "personalize.client")
@@ -221,13 +207,14 @@ function _M.new(service, opts)
   local url = sigv4.parse_url(endpoint)
   local provider = transports.wrap_credentials(
     credentials.resolve(opts, cfg, opts.credentials_transport or transport), transport, cfg, region)
-  local mode, max_attempts = transports.retry_settings(cfg, "personalize.client")
+  local retryer, mode, max_attempts = setup.retryer(cfg, transport, "personalize.client")
+  local signing_name = svc.model.metadata.signingName or "personalize"
 
   return setmetatable({
     service = service,
     region = region,
     endpoint = endpoint,
-    signing_name = svc.model.metadata.signingName or "personalize",
+    signing_name = signing_name,
     max_attempts = max_attempts,
     retry_mode = mode,
     transport = transport,
@@ -236,11 +223,12 @@ function _M.new(service, opts)
     -- An endpoint with a path ("https://proxy/personalize") puts it before
     -- every request's path, signed as sent.
     _origin = url.scheme .. "://" .. sigv4.host_header(url),
-    _base_path = transports.base_path(url),
+    _base_path = setup.base_path(url),
+    -- What the send step (personalize.request) reads.
     _credentials = provider,
-    _retry = retry.new { mode = mode, max_attempts = max_attempts,
-                         sleep = transport.sleep, now = transport.now },
-    _debug = debug_sink(opts.debug),
+    _retry = retryer,
+    _signing = { name = signing_name, region = region, s3 = false },
+    _debug = request.debug_sink(opts.debug),
   }, Client)
 end
 
@@ -249,37 +237,9 @@ local function fail(fields, op_name)
   return nil, errors.new(fields)
 end
 
--- Sends one signed attempt; returns the result, or nil, error fields and
--- the response headers (nil when no response arrived).
-local function attempt(self, op, creds, method, path, query, headers, body, payload_hash)
-  local svc = self._service
-  headers.Host = self._host
-  headers["X-Amz-Date"] = amz_date()
-  headers["X-Amz-Security-Token"] = creds.session_token
-  headers.Authorization = nil
-  path = self._base_path .. path
-  local authorization = sigv4.authorize(method, path, query, headers, payload_hash,
-    creds, headers["X-Amz-Date"], self.region, self.signing_name)
-  headers.Authorization = authorization
-  local url = self._origin .. path .. (query and ("?" .. query) or "")
-  local started = self._debug and now()
-  local status, rheaders, rbody = self.transport:send {
-    method = method, url = url, headers = headers, body = body,
-  }
-  if self._debug then
-    self._debug(("personalize: %s %s %s -> %s in %.1f ms%s"):format(
-      op.name, method, url, tostring(status or rheaders), (now() - started) * 1000,
-      status and rheaders["x-amzn-requestid"] and (" (request id " .. rheaders["x-amzn-requestid"] .. ")") or ""))
-  end
-  if not status then
-    return nil, { code = rheaders, message = rbody }
-  end
-  local res, fields = svc.protocol.parse(svc.model, op, status, rheaders, rbody)
-  return res, fields, rheaders
-end
-
 -- Calls operation `op_name` (the API's name, "DescribeSchema") with
--- `params`. Returns the result or nil and an error.
+-- `params`: checked against the model, built by the service's protocol,
+-- sent by personalize.request. Returns the result or nil and an error.
 function Client:call(op_name, params)
   local svc = self._service
   local op = svc.model.operations[op_name]
@@ -297,38 +257,15 @@ function Client:call(op_name, params)
   end
 
   local method, path, query, headers, body = svc.protocol.build(svc.model, op, params)
-  local payload_hash = sha256_hex(body)
-
-  local retryer = self._retry
-  local state = retryer:start()
-  while true do
-    -- Credentials are asked for at each attempt: a retry after a long
-    -- back-off may need refreshed ones. Cached ones cost a comparison.
-    local creds, cerr, ccode = self._credentials:get()
-    if not creds then
-      return fail({ code = ccode or "NoCredentialsError", message = cerr, retryable = false,
-                    attempts = state.attempts > 0 and state.attempts or nil }, op_name)
-    end
-    retryer:before_send(state, self.transport.sleep)
-    local res, fields, rheaders = attempt(self, op, creds, method, path, query, headers, body, payload_hash)
-    if res then
-      retryer:after_response(nil)
-      retryer:succeeded(state)
-      local meta = res.ResponseMetadata
-      if meta then meta.RetryAttempts = state.attempts - 1 end
-      return mark_result(res)
-    end
-    local err = errors.new(fields)
-    err.operation = op_name
-    err.attempts = state.attempts
-    retryer:after_response(err)
-    local delay, why = retryer:next_delay(state, err, rheaders and rheaders["x-amz-retry-after"])
-    if not delay then
-      if why == "quota" then err.retry_quota_exceeded = true end
-      return nil, err
-    end
-    self.transport.sleep(delay)
-  end
+  path = self._base_path .. path
+  local res, err = send(self, {
+    op = op_name, operation = op, parse = svc.parse,
+    method = method, host = self._host, path = path, query = query,
+    url = self._origin .. path .. (query and ("?" .. query) or ""),
+    headers = headers, body = body, payload_hash = sha256_hex(body),
+  })
+  if not res then return nil, err end
+  return mark_result(res)
 end
 
 return _M

@@ -31,63 +31,31 @@
 -- A service that sends the same nextToken twice ends the listing with a
 -- "PaginationError" (it would never end otherwise).
 local cjson = require "cjson"
+local codec = require "personalize.codec"
 local errors = require "personalize.errors"
 local models = require "personalize.models"
 
 local type, pairs, tostring, tonumber, error, setmetatable, pcall =
   type, pairs, tostring, tonumber, error, setmetatable, pcall
 local floor = math.floor
-local str_format, byte, char, concat, sort = string.format, string.byte, string.char, table.concat, table.sort
+local str_format, concat, sort = string.format, table.concat, table.sort
 
 local _M = {}
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_VALUE = {}
-for i = 1, 64 do B64_VALUE[B64:sub(i, i)] = i - 1 end
-
--- Standard base64 with padding, without bit operators.
-local function base64_encode(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = byte(s, i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local c1, c2 = floor(n / 262144) % 64, floor(n / 4096) % 64
-    local c3, c4 = floor(n / 64) % 64, n % 64
-    out[#out + 1] = B64:sub(c1 + 1, c1 + 1) .. B64:sub(c2 + 1, c2 + 1)
-      .. (b and B64:sub(c3 + 1, c3 + 1) or "=") .. (c and B64:sub(c4 + 1, c4 + 1) or "=")
-  end
-  return concat(out)
-end
+-- Standard base64 with padding.
+local base64_encode = codec.base64_encode
 _M.base64_encode = base64_encode
 
--- The bytes of a base64 text, or nil when it is not one.
+-- The bytes of a base64 text, or nil when it is not one (nor empty).
 local function base64_decode(s)
-  if #s == 0 or #s % 4 ~= 0 or not s:match("^[%w+/]+=?=?$") then return nil end
-  local out = {}
-  for i = 1, #s, 4 do
-    local q = s:sub(i, i + 3)
-    local n, pad = 0, 0
-    for j = 1, 4 do
-      local ch = q:sub(j, j)
-      if ch == "=" then pad = pad + 1; n = n * 64
-      else n = n * 64 + B64_VALUE[ch] end
-    end
-    local bytes = char(floor(n / 65536) % 256, floor(n / 256) % 256, n % 256)
-    out[#out + 1] = bytes:sub(1, 3 - pad)
-  end
-  return concat(out)
+  if #s == 0 then return nil end
+  return codec.base64_decode(s)
 end
 _M.base64_decode = base64_decode
 
 -- A JSON string as Python's json.dumps writes it (ASCII tokens), so that
 -- resume tokens are the same bytes botocore would make.
-local SHORT = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t",
-                ["\b"] = "\\b", ["\f"] = "\\f" }
-local function json_string(s)
-  return '"' .. s:gsub('[%c"\\]', function(c)
-    return SHORT[c] or str_format("\\u%04x", byte(c))
-  end) .. '"'
-end
+local json_string = codec.json_string
 
 -- botocore's resume token: base64 of {"<input_token>": token|null[, "boto_truncate_amount": n]}.
 local function encode_token(input_token, token, truncate)

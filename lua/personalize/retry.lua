@@ -6,6 +6,7 @@
 --   r:after_response(throttled)             -- adaptive: adjusts the send rate
 --   local delay, why = r:next_delay(state, err, retry_after_ms)
 --   r:succeeded(state)                      -- refunds the quota
+--   local f = retry.fixed{ max_attempts = 3, pause = 1 }   -- the same methods
 --
 -- Standard mode: up to max_attempts attempts in all (default 3); the delay
 -- before retry n (n = 1, 2, ...) is rand() * min(base * 2^(n-1), 20) with
@@ -213,6 +214,35 @@ end
 -- A call succeeded: refund what its last retry cost (1 if it needed none).
 function Retryer:succeeded(state)
   self.quota = min(_M.QUOTA, self.quota + (state.retry_cost or _M.NO_RETRY_INCREMENT))
+end
+
+---------------------------------------------------------------------------
+-- A fixed policy, as the container and SSO credential endpoints are asked
+-- (botocore's ContainerMetadataFetcher): up to max_attempts attempts,
+-- `pause` seconds apart, no quota. An answer with a status is retried
+-- only when its error is retryable; a failure to connect always is.
+
+local Fixed = {}
+Fixed.__index = Fixed
+
+function _M.fixed(opts)
+  return setmetatable({ mode = "fixed", max_attempts = opts.max_attempts, pause = opts.pause,
+                        sleep = opts.sleep or require("personalize.core").sleep }, Fixed)
+end
+
+Fixed.start = Retryer.start
+
+function Fixed.before_send(_, state)
+  state.attempts = state.attempts + 1
+end
+
+function Fixed.after_response() end
+function Fixed.succeeded() end
+
+function Fixed:next_delay(state, err)
+  if err.status and not err.retryable then return nil, "not retryable" end
+  if state.attempts >= self.max_attempts then return nil, "max attempts" end
+  return self.pause
 end
 
 -- Exposed for specs.

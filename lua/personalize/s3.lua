@@ -19,15 +19,19 @@
 -- `addressing_style = path`, for every custom endpoint, for bucket names
 -- that are not DNS labels and, over https, for names with dots.
 --
+-- Sending: the send step of every client (personalize.request), with
+-- S3's REST-XML answers and error documents as the protocol.
 -- Signing: SigV4 as service "s3". X-Amz-Content-Sha256 is always sent:
 -- the body's SHA-256 (a file region is hashed in C, never loaded), or
 -- UNSIGNED-PAYLOAD with unsigned_payload = true. Keys are percent-encoded
 -- once in the path, '/' kept, with no dot-segment folding.
 local core = require "personalize.core"
+local codec = require "personalize.codec"
 local config = require "personalize.config"
 local credentials = require "personalize.credentials"
 local errors = require "personalize.errors"
-local retry = require "personalize.retry"
+local request = require "personalize.request"
+local setup = require "personalize.setup"
 local sigv4 = require "personalize.sigv4"
 local transports = require "personalize.transport"
 local xml = require "personalize.protocol.rest_xml"
@@ -38,7 +42,7 @@ local setmetatable, getmetatable, type, tostring, tonumber, pairs, ipairs, error
 local floor, max, ceil = math.floor, math.max, math.ceil
 local concat, sort = table.concat, table.sort
 local io_open, os_remove, os_rename = io.open, os.remove, os.rename
-local sha256_hex, sha256_file, now, wall_time = core.sha256_hex, core.sha256_file, core.now, core.time
+local sha256_hex, sha256_file, now = core.sha256_hex, core.sha256_file, core.now
 
 local _M = {}
 
@@ -49,10 +53,6 @@ _M.MAX_PARTS = 10000
 _M.SERVICE = { id = "S3", key = "s3", env = "S3", prefix = "s3" }
 
 local UNSIGNED = sigv4.UNSIGNED_PAYLOAD
-
--- One signer for S3 clients: S3 keys its canonical URI without
--- normalisation and without double encoding, unlike the other services.
-local signer = core.signer()
 
 local S3 = {}
 S3.__index = S3
@@ -78,21 +78,8 @@ local function url_decode(s)
   return (s:gsub("+", " "):gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
 end
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
--- Standard base64 with padding (Content-MD5), without bit operators.
-function _M.base64(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local d1, d2 = floor(n / 262144), floor(n / 4096) % 64
-    local d3, d4 = floor(n / 64) % 64, n % 64
-    out[#out + 1] = B64:sub(d1 + 1, d1 + 1) .. B64:sub(d2 + 1, d2 + 1)
-      .. (b and B64:sub(d3 + 1, d3 + 1) or "=") .. (c and B64:sub(d4 + 1, d4 + 1) or "=")
-  end
-  return concat(out)
-end
+-- Standard base64 with padding (Content-MD5).
+_M.base64 = codec.base64_encode
 
 -- Whether `bucket` can be a DNS label of the endpoint's host (botocore's
 -- check_dns_name): 3-63 of [a-z0-9.-], starting and ending alphanumeric,
@@ -105,24 +92,6 @@ function _M.dns_compatible(bucket)
   end
   if bucket:match("^%d+%.%d+%.%d+%.%d+$") then return false end
   return true
-end
-
--- Cached X-Amz-Date: one os.date per second of wall-clock time.
-local last_second, last_date
-local function amz_date()
-  local t = floor(wall_time())
-  if t ~= last_second then
-    last_second, last_date = t, sigv4.amz_date(t)
-  end
-  return last_date
-end
-
-local function debug_sink(opt)
-  if opt == true then
-    return function(line) io.stderr:write(line, "\n") end
-  end
-  if type(opt) == "function" then return opt end
-  return nil
 end
 
 -- The addressing style from the options or the profile's s3 sub-section.
@@ -148,15 +117,14 @@ function _M.new(opts)
   if type(opts) ~= "table" then error("personalize.s3: options must be a table", 2) end
   config.check_options(opts, "personalize.s3")
   local cfg = config.new(opts)
-  local region, err = cfg:region()
-  region = region or transports.default_region(cfg, _M.SERVICE)
-  if not region then error("personalize.s3: " .. transports.region_hint(err), 2) end
+  local region = setup.region(cfg, _M.SERVICE, "personalize.s3")
 
   -- The endpoint: configured (option, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL,
   -- profile) or S3's regional host in the region's partition.
   local endpoint, where = cfg:configured_endpoint(_M.SERVICE)
   if not endpoint and where then error("personalize.s3: " .. where, 2) end
   local custom = endpoint ~= nil
+  local err
   endpoint, err = cfg:endpoint(_M.SERVICE, region)
   if not endpoint then error("personalize.s3: " .. err, 2) end
   if not custom then
@@ -170,7 +138,7 @@ function _M.new(opts)
   local route = transports.resolve(endpoint, cfg, opts, "personalize.s3")
   local transport, local_dir = route.transport, route.local_dir
   endpoint, opts = route.endpoint, route.opts
-  local mode, max_attempts = transports.retry_settings(cfg, "personalize.s3")
+  local retryer, mode, max_attempts = setup.retryer(cfg, transport, "personalize.s3")
   local url = assert(sigv4.parse_url(endpoint))
 
   return setmetatable({
@@ -186,12 +154,13 @@ function _M.new(opts)
     -- transport gets bodies as strings.
     streams_files = transport.streams_files or transport.name == "curl",
     _url = url,
-    _base_path = transports.base_path(url),
+    _base_path = setup.base_path(url),
+    -- What the send step (personalize.request) reads.
     _credentials = transports.wrap_credentials(
       credentials.resolve(opts, cfg, opts.credentials_transport or transport), transport, cfg, region),
-    _retry = retry.new { mode = mode, max_attempts = max_attempts,
-                         sleep = transport.sleep, now = transport.now },
-    _debug = debug_sink(opts.debug),
+    _retry = retryer,
+    _signing = { name = "s3", region = region, s3 = true },
+    _debug = request.debug_sink(opts.debug),
   }, S3)
 end
 
@@ -380,32 +349,34 @@ local function metadata(status, headers)
   }
 end
 
--- One signed attempt. Returns status, headers, body (nil when it went to
--- the response file) or nil, code, message.
-local function attempt(self, creds, r)
-  local headers = {}
-  for k, v in pairs(r.headers) do headers[k] = v end
-  headers.Host = r.host
-  headers["X-Amz-Date"] = amz_date()
-  headers["X-Amz-Content-Sha256"] = r.payload_hash
-  headers["X-Amz-Security-Token"] = creds.session_token
-  headers.Authorization = signer:sign(r.method, r.path, r.query, headers, r.payload_hash,
-    creds.access_key_id, creds.secret_access_key, headers["X-Amz-Date"], self.region, "s3",
-    false, false, false)
-  local started = self._debug and now()
-  local status, rheaders, rbody = self.transport:send {
-    method = r.method, url = r.url, headers = headers, body = r.body,
-    body_file = r.body_file, body_offset = r.body_offset, body_length = r.body_length,
-    response_file = r.response_file,
-  }
-  if self._debug then
-    self._debug(("personalize: %s %s %s -> %s in %.1f ms"):format(
-      r.op, r.method, r.url, tostring(status or rheaders), (now() - started) * 1000))
+-- The send step's parse for S3 requests: the answer of a request whose
+-- body went to a file (or must be written to one), S3's error documents,
+-- and ResponseMetadata.
+local function parse_response(r, status, headers, body)
+  local target = r.target
+  if body == nil and target then
+    -- The body went to the file: an error document is read back.
+    if status < 200 or status >= 300 then
+      body = slurp(target)
+      os_remove(target)
+    end
+  elseif target and status >= 200 and status < 300 then
+    -- A transport without files: write what it returned.
+    local ok, werr = core.write_file(target, body or "")
+    if not ok then
+      return nil, { code = "LocalFileError", message = werr, retryable = false }
+    end
+    body = nil
   end
-  return status, rheaders, rbody
+  if status < 200 or status >= 300 then
+    return nil, xml.parse_error(status, headers, body)
+  end
+  local res, fields = r.parse_result(status, headers, body)
+  if res then res.ResponseMetadata = res.ResponseMetadata or metadata(status, headers) end
+  return res, fields
 end
 
--- Sends request `r` with retries and parses the answer with
+-- Sends request `r` through the send step and parses the answer with
 -- `parse(status, headers, body)` -> result | nil, error fields.
 -- r: op, method, bucket, key, query (list of pairs), headers, body |
 -- file (+ offset, length), response_file.
@@ -434,61 +405,16 @@ function S3:request(r, parse)
   if not r.payload_hash then
     r.payload_hash = self.unsigned_payload and UNSIGNED or sha256_hex(r.body or "")
   end
-  local target = r.response_file
-  if target and not self.streams_files then r.response_file = nil end
+  r.target = r.response_file
+  if r.target and not self.streams_files then r.response_file = nil end
+  r.parse, r.parse_result = parse_response, parse
 
-  local retryer = self._retry
-  local state = retryer:start()
-  while true do
-    local creds, cerr, ccode = self._credentials:get()
-    if not creds then
-      return nil, errors.new { code = ccode or "NoCredentialsError", message = cerr, retryable = false,
-        operation = r.op, attempts = state.attempts > 0 and state.attempts or nil }
-    end
-    retryer:before_send(state, self.transport.sleep)
-    local status, rheaders, rbody = attempt(self, creds, r)
-    local res, fields
-    if not status then
-      fields = { code = rheaders, message = rbody }
-    else
-      if rbody == nil and target then
-        -- The body went to the file: an error document is read back.
-        if status < 200 or status >= 300 then
-          rbody = slurp(target)
-          os_remove(target)
-        end
-      elseif target and status >= 200 and status < 300 then
-        -- A transport without files: write what it returned.
-        local ok, werr = core.write_file(target, rbody or "")
-        if not ok then return local_error(r.op, werr) end
-        rbody = nil
-      end
-      if status >= 200 and status < 300 then
-        res, fields = parse(status, rheaders, rbody)
-      else
-        fields = xml.parse_error(status, rheaders, rbody)
-      end
-    end
-    if res then
-      retryer:after_response(nil)
-      retryer:succeeded(state)
-      res.ResponseMetadata = res.ResponseMetadata or metadata(status, rheaders)
-      res.ResponseMetadata.RetryAttempts = state.attempts - 1
-      return mark_result(res)
-    end
-    local err = errors.new(fields)
-    err.operation = r.op
-    err.attempts = state.attempts
-    retryer:after_response(err)
-    local delay, why = retryer:next_delay(state, err, rheaders and type(rheaders) == "table"
-      and rheaders["x-amz-retry-after"])
-    if not delay then
-      if why == "quota" then err.retry_quota_exceeded = true end
-      if target then os_remove(target) end
-      return nil, err
-    end
-    self.transport.sleep(delay)
+  local res, err = request.send(self, r)
+  if not res then
+    if r.target then os_remove(r.target) end
+    return nil, err
   end
+  return mark_result(res)
 end
 
 -- Parsers for the answers.

@@ -13,6 +13,7 @@
 -- signer's arguments and the signer's answer into headers or a URL.
 -- Misuse (missing fields, wrong types) raises; nothing here does I/O.
 local core = require "personalize.core"
+local codec = require "personalize.codec"
 
 local type, pairs, tostring, error = type, pairs, tostring, error
 local os_date, os_time = os.date, os.time
@@ -21,7 +22,7 @@ local concat, sort = table.concat, table.sort
 
 local _M = {}
 
-local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+local EMPTY_SHA256 = codec.EMPTY_SHA256
 _M.EMPTY_SHA256 = EMPTY_SHA256
 _M.UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 
@@ -209,11 +210,13 @@ end
 _M.run = run
 
 -- The Authorization header for a request the caller has fully prepared
--- (Host and X-Amz-Date among `headers`): the client's hot path, with no
--- URL parsing and no copies. Path normalisation and double encoding on.
-function _M.authorize(method, path, query, headers, payload_hash, creds, amz_date, region, service)
+-- (Host and X-Amz-Date among `headers`): the send step's hot path, with no
+-- URL parsing and no copies. Path normalisation and double encoding on,
+-- unless `s3` (S3 signs its canonical URI as sent).
+function _M.authorize(method, path, query, headers, payload_hash, creds, amz_date, region, service, s3)
+  local plain = not s3
   return (signer:sign(method, path, query, headers, payload_hash, creds.access_key_id,
-    creds.secret_access_key, amz_date, region, service, true, true, false))
+    creds.secret_access_key, amz_date, region, service, plain, plain, false))
 end
 
 return _M

@@ -12,9 +12,11 @@
 -- region the global endpoint https://sts.amazonaws.com (us-east-1) is
 -- used. Returns a credentials object with `expiration`, or nil and an
 -- error object (personalize.errors) whose message holds no secret.
+local core = require "personalize.core"
 local credentials = require "personalize.credentials.base"
 local errors = require "personalize.errors"
 local query = require "personalize.protocol.query"
+local request = require "personalize.request"
 local retry = require "personalize.retry"
 local sigv4 = require "personalize.sigv4"
 
@@ -49,50 +51,48 @@ local function fail(action, fields)
   return nil, errors.new(fields)
 end
 
--- Sends `action` with `params` (a list of {name, value}); `creds` signs
--- it when given. Transient failures and throttling are retried as client
--- calls are (standard mode, max_attempts of the configuration). Returns the
--- <ActionResult> node or nil, err (err.attempts counts the attempts).
+-- The send step's parse: the <ActionResult> node of a 2xx answer.
+local function parse(r, status, headers, body)
+  if status < 200 or status >= 300 then return nil, query.parse_error(status, headers, body) end
+  local doc, err = query.parse_xml(body)
+  local result = doc and query.find(doc, r.op .. "Response", r.op .. "Result")
+  if not result then
+    return nil, { code = "InvalidResponse", status = status, retryable = false,
+      message = "unexpected STS response: " .. (err or ("no " .. r.op .. "Result element")) }
+  end
+  return result
+end
+
+-- A provider that always gives `creds` (the source credentials of AssumeRole).
+local function fixed(creds)
+  return { get = function() return creds end }
+end
+
+-- Sends `action` with `params` (a list of {name, value}) through the send
+-- step (personalize.request); `creds` signs it when given. Transient
+-- failures and throttling are retried as client calls are (standard mode,
+-- max_attempts of the configuration). Returns the <ActionResult> node or
+-- nil, err (err.attempts counts the attempts).
 function _M.call(ctx, action, params, creds)
   local url, region = _M.endpoint(ctx.cfg)
   if not url then return fail(action, { code = "InvalidConfiguration", message = region, retryable = false }) end
   local body = query.build(action, VERSION, params)
   local transport = ctx.transport()
-  local retryer = retry.new { max_attempts = retry.max_attempts({}, ctx.cfg),
-                              sleep = transport.sleep, now = transport.now }
-  local state = retryer:start()
-  while true do
-    local headers = { ["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8" }
-    if creds then
-      headers = sigv4.sign { method = "POST", url = url .. "/", headers = headers, body = body,
-                             region = region, service = "sts", credentials = creds }
-    end
-    retryer:before_send(state)
-    local status, rheaders, rbody = transport:send {
-      method = "POST", url = url .. "/", headers = headers, body = body, timeout = _M.TIMEOUT,
-    }
-    local fields
-    if not status then
-      fields = { code = rheaders, message = rbody }
-    elseif status < 200 or status >= 300 then
-      fields = query.parse_error(status, rheaders, rbody)
-    else
-      retryer:succeeded(state)
-      local doc, err = query.parse_xml(rbody)
-      local result = doc and query.find(doc, action .. "Response", action .. "Result")
-      if not result then
-        return fail(action, { code = "InvalidResponse", status = status, retryable = false,
-          message = "unexpected STS response: " .. (err or ("no " .. action .. "Result element")) })
-      end
-      return result
-    end
-    fields.operation = action
-    local err = errors.new(fields)
-    err.attempts = state.attempts
-    local delay = retryer:next_delay(state, err, type(rheaders) == "table" and rheaders["x-amz-retry-after"] or nil)
-    if not delay then return nil, err end
-    retryer.sleep(delay)
-  end
+  local u = assert(sigv4.parse_url(url .. "/"))
+  local sender = {
+    transport = transport,
+    _retry = retry.new { max_attempts = retry.max_attempts({}, ctx.cfg),
+                         sleep = transport.sleep, now = transport.now },
+    _credentials = creds and fixed(creds) or false,
+    _signing = { name = "sts", region = region, s3 = false },
+    _debug = false,
+  }
+  return request.send(sender, {
+    op = action, parse = parse, method = "POST", url = url .. "/", timeout = _M.TIMEOUT,
+    host = sigv4.host_header(u), path = u.path, query = u.query,
+    headers = { ["Content-Type"] = "application/x-www-form-urlencoded; charset=utf-8" },
+    body = body, payload_hash = core.sha256_hex(body),
+  })
 end
 
 -- A credentials object from an <AssumeRole*Result>.

@@ -357,3 +357,117 @@ describe("retries against a faulty loopback peer", function()
     assert.are.equal(30 + 35, #peer.requests())
   end)
 end)
+
+-- The same send step (personalize.request) serves S3 and STS: the same
+-- faults against the same peer retry the same way.
+describe("S3 and STS retries against a faulty loopback peer", function()
+  local script_server = require "support.script_server"
+  local config = require "personalize.config"
+  local credentials = require "personalize.credentials"
+  local query = require "personalize.protocol.query"
+  local sts = require "personalize.sts"
+  local peer
+  setup(function() peer = script_server.start() end)
+  teardown(function() if peer then peer.stop() end end)
+
+  local ENV = { HOME = "/nonexistent", AWS_CONFIG_FILE = "/nonexistent/c",
+                AWS_SHARED_CREDENTIALS_FILE = "/nonexistent/k" }
+
+  local function s3(opts)
+    local o = { region = "us-east-1", endpoint = peer.url, access_key_id = "AKID", secret_access_key = "S",
+                max_attempts = 3, retry_mode = "standard", read_timeout = 0.5, connect_timeout = 1, env = ENV }
+    for k, v in pairs(opts or {}) do o[k] = v end
+    return personalize.client("s3", o)
+  end
+  local function s3_error(status, code)
+    return { status = status, headers = { ["Content-Type"] = "application/xml" },
+             body = ("<Error><Code>%s</Code><Message>injected</Message><RequestId>r</RequestId></Error>"):format(code) }
+  end
+  local PUT_OK = { status = 200, headers = { ETag = '"etag-1"' }, body = "" }
+
+  it("S3: retries 500 and a throttling 503, then succeeds", function()
+    peer.script { s3_error(500, "InternalError"), s3_error(503, "SlowDown"), PUT_OK }
+    local res, err = s3():put_object { Bucket = "b", Key = "k", Body = "data" }
+    assert.is_nil(err)
+    assert.are.equal('"etag-1"', res.ETag)
+    assert.are.equal(2, res.ResponseMetadata.RetryAttempts)
+    local sent = peer.requests()
+    assert.are.equal(3, #sent)
+    for _, r in ipairs(sent) do
+      assert.are.same({ "PUT", "/b/k", "data" }, { r.method, r.path, r.body })
+      assert.matches("/us%-east%-1/s3/aws4_request", r.headers.authorization)
+    end
+  end)
+
+  it("S3: retries a connection reset and a stall past the read timeout", function()
+    peer.script { { reset = true }, { stall = 1.5 }, PUT_OK }
+    local res, err = s3():put_object { Bucket = "b", Key = "k", Body = "data" }
+    assert.is_nil(err)
+    assert.are.equal(2, res.ResponseMetadata.RetryAttempts)
+  end)
+
+  it("S3: gives up after max_attempts, and does not retry a client error", function()
+    peer.script { s3_error(503, "SlowDown") }
+    local _, err = s3 { max_attempts = 2 }:put_object { Bucket = "b", Key = "k", Body = "data" }
+    assert.are.equal("SlowDown", err.code)
+    assert.are.equal(2, err.attempts)
+    assert.are.equal(2, #peer.requests())
+    peer.script { s3_error(404, "NoSuchBucket"), PUT_OK }
+    _, err = s3():put_object { Bucket = "b", Key = "k", Body = "data" }
+    assert.are.equal("NoSuchBucket", err.code)
+    assert.are.equal(1, err.attempts)
+  end)
+
+  it("S3: lets the quota stop a storm, as the Personalize client does", function()
+    peer.script { s3_error(503, "ServiceUnavailable") }
+    local c = s3()
+    for _ = 1, 30 do c:put_object { Bucket = "b", Key = "k", Body = "" } end
+    assert.are.equal(30 + 35, #peer.requests())
+  end)
+
+  local function sts_ctx(max_attempts)
+    local env = { AWS_ENDPOINT_URL_STS = peer.url }
+    for k, v in pairs(ENV) do env[k] = v end
+    return credentials.context(config.new { env = env, region = "us-east-1", max_attempts = max_attempts })
+  end
+  local CREDS = credentials.new("AKIDSTS", "sts-secret", nil, "spec")
+  local IDENTITY = { status = 200, headers = { ["Content-Type"] = "text/xml" }, body =
+    '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+    .. "<Arn>arn:aws:iam::123456789012:user/spec</Arn><UserId>AIDASPEC</UserId><Account>123456789012</Account>"
+    .. "</GetCallerIdentityResult></GetCallerIdentityResponse>" }
+  local function sts_error(status, code)
+    return { status = status, headers = { ["Content-Type"] = "text/xml" }, body =
+      ("<ErrorResponse><Error><Type>Sender</Type><Code>%s</Code><Message>injected</Message></Error>"
+        .. "<RequestId>r</RequestId></ErrorResponse>"):format(code) }
+  end
+
+  it("STS: retries throttling, a 500 and a reset, then succeeds, signed each time", function()
+    peer.script { sts_error(400, "Throttling"), sts_error(500, "InternalFailure"), IDENTITY }
+    local result, err = sts.call(sts_ctx(3), "GetCallerIdentity", {}, CREDS)
+    assert.is_nil(err)
+    assert.are.equal("arn:aws:iam::123456789012:user/spec", query.text(result, "Arn"))
+    local sent = peer.requests()
+    assert.are.equal(3, #sent)
+    for _, r in ipairs(sent) do
+      assert.are.same({ "POST", "/", "Action=GetCallerIdentity&Version=2011-06-15" }, { r.method, r.path, r.body })
+      assert.matches("^AWS4%-HMAC%-SHA256 Credential=AKIDSTS/%d+/us%-east%-1/sts/aws4_request", r.headers.authorization)
+    end
+    peer.script { { reset = true }, IDENTITY }
+    result, err = sts.call(sts_ctx(3), "GetCallerIdentity", {}, CREDS)
+    assert.is_nil(err)
+    assert.are.equal("123456789012", query.text(result, "Account"))
+  end)
+
+  it("STS: gives up after max_attempts, and does not retry a client error", function()
+    peer.script { sts_error(503, "ServiceUnavailable") }
+    local _, err = sts.call(sts_ctx(2), "GetCallerIdentity", {}, CREDS)
+    assert.are.equal("ServiceUnavailable", err.code)
+    assert.are.equal("GetCallerIdentity", err.operation)
+    assert.are.equal(2, err.attempts)
+    assert.are.equal(2, #peer.requests())
+    peer.script { sts_error(403, "AccessDenied"), IDENTITY }
+    _, err = sts.call(sts_ctx(3), "GetCallerIdentity", {}, CREDS)
+    assert.are.equal("AccessDenied", err.code)
+    assert.are.equal(1, err.attempts)
+  end)
+end)

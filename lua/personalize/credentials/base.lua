@@ -12,8 +12,7 @@
 --
 -- Secrets never appear in tostring() of a credentials object (it prints
 -- the access key id only), nor in error messages.
-local setmetatable, getmetatable, type, tostring, tonumber = setmetatable, getmetatable, type, tostring, tonumber
-local floor = math.floor
+local setmetatable, getmetatable, type, tostring = setmetatable, getmetatable, type, tostring
 
 local _M = {}
 
@@ -41,34 +40,9 @@ local function nonempty(s)
 end
 _M.nonempty = nonempty
 
--- Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
--- days_from_civil), so no local time zone is involved.
-local function days_from_civil(y, m, d)
-  if m <= 2 then y = y - 1 end
-  local era = floor(y / 400)
-  local yoe = y - era * 400
-  local mp = (m + 9) % 12
-  local doy = floor((153 * mp + 2) / 5) + d - 1
-  local doe = yoe * 365 + floor(yoe / 4) - floor(yoe / 100) + doy
-  return era * 146097 + doe - 719468
-end
-
 -- Epoch seconds of an ISO 8601 / RFC 3339 timestamp
 -- ("2026-01-02T03:04:05Z", with optional fraction and offset), or nil.
-function _M.parse_time(s)
-  if type(s) ~= "string" then return nil end
-  local y, mo, d, h, mi, sec, rest = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt ](%d%d):(%d%d):(%d%d)(.*)$")
-  if not y then return nil end
-  rest = rest:gsub("^%.%d+", "")
-  local offset = 0
-  if rest ~= "Z" and rest ~= "z" and rest ~= "" then
-    local sign, oh, om = rest:match("^([+-])(%d%d):?(%d%d)$")
-    if not sign then return nil end
-    offset = (tonumber(oh) * 3600 + tonumber(om) * 60) * (sign == "-" and -1 or 1)
-  end
-  return days_from_civil(tonumber(y), tonumber(mo), tonumber(d)) * 86400
-    + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(sec) - offset
-end
+_M.parse_time = require("personalize.codec").parse_time
 
 -- Credentials from the JSON document that containers, instance metadata
 -- and credential_process return (AccessKeyId, SecretAccessKey,

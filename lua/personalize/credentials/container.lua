@@ -9,6 +9,8 @@
 -- Each fetch makes up to 3 attempts with a 2 s timeout, 1 s apart. The
 -- answer is { AccessKeyId, SecretAccessKey, Token, Expiration }.
 local credentials = require "personalize.credentials.base"
+local request = require "personalize.request"
+local retry = require "personalize.retry"
 local cjson = require "cjson.safe"
 
 local _M = {}
@@ -68,31 +70,30 @@ function _M.target(cfg)
   return url, token
 end
 
+-- The send step's parse: the credentials of a 200 answer. Any other
+-- status fails the attempt; 4xx other than throttling will not get better
+-- by asking again.
+local function parse(_, status, _, body)
+  if status == 200 then
+    local creds, err = credentials.from_document(cjson.decode(body), "container-role")
+    if creds then return creds end
+    return nil, { code = "InvalidResponse", message = "container credentials: " .. err, retryable = false }
+  end
+  return nil, { code = tostring(status), status = status, message = ("HTTP status %d"):format(status),
+                retryable = not (status >= 400 and status < 500 and status ~= 429) }
+end
+
 function _M.load(ctx)
   local url, token, fatal = _M.target(ctx.cfg)
   if not url then return nil, token, fatal end
   local headers = { Accept = "application/json" }
   if token and token ~= "" then headers.Authorization = token end
-  local transport = ctx.transport()
-  local last
-  for attempt = 1, _M.ATTEMPTS do
-    local status, rheaders, body = transport:send {
-      method = "GET", url = url, headers = headers, timeout = _M.TIMEOUT,
-    }
-    if status == 200 then
-      local creds, err = credentials.from_document(cjson.decode(body), "container-role")
-      if creds then return creds end
-      return nil, "container credentials: " .. err, true
-    end
-    if status then
-      last = ("HTTP status %d"):format(status)
-      -- 4xx other than throttling will not get better by asking again.
-      if status >= 400 and status < 500 and status ~= 429 then break end
-    else
-      last = ("%s: %s"):format(tostring(rheaders), tostring(body))
-    end
-    if attempt < _M.ATTEMPTS then ctx.sleep(_M.PAUSE) end
-  end
+  local sender = request.unsigned(ctx.transport(), retry.fixed { max_attempts = _M.ATTEMPTS, pause = _M.PAUSE })
+  local creds, err = request.send(sender, { op = "GetCredentials", method = "GET", url = url,
+    headers = headers, timeout = _M.TIMEOUT, parse = parse, sleep = ctx.sleep })
+  if creds then return creds end
+  if err.code == "InvalidResponse" then return nil, err.message, true end
+  local last = err.status and err.message or ("%s: %s"):format(tostring(err.code), tostring(err.message))
   return nil, ("container credentials from %s failed: %s"):format(url, last), true
 end
 

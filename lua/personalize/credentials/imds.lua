@@ -9,6 +9,8 @@
 -- ec2_metadata_service_endpoint) names another address. A failure here is
 -- not fatal: the chain goes on and reports "Unable to locate credentials".
 local credentials = require "personalize.credentials.base"
+local request = require "personalize.request"
+local retry = require "personalize.retry"
 local cjson = require "cjson.safe"
 
 local _M = {}
@@ -32,13 +34,22 @@ function _M.disabled(cfg)
   return v ~= nil and v:lower() == "true"
 end
 
+-- One unsigned attempt through the send step (personalize.request): the
+-- token flow decides itself what to ask again.
+local ONCE = retry.fixed { max_attempts = 1, pause = 0 }
+
+local function parse(_, status, _, body)
+  if status ~= 200 then return nil, { code = tostring(status), status = status, message = "HTTP status " .. status } end
+  return { body = body }
+end
+
 local function send(ctx, method, url, headers)
-  local status, rheaders, body = ctx.transport():send {
-    method = method, url = url, headers = headers, timeout = _M.TIMEOUT,
-  }
-  if not status then return nil, ("%s: %s"):format(tostring(rheaders), tostring(body)) end
-  if status ~= 200 then return nil, ("HTTP status %d from %s"):format(status, url), status end
-  return body
+  local res, err = request.send(request.unsigned(ctx.transport(), ONCE), {
+    op = "GetMetadata", method = method, url = url, headers = headers, timeout = _M.TIMEOUT, parse = parse,
+  })
+  if res then return res.body end
+  if not err.status then return nil, ("%s: %s"):format(tostring(err.code), tostring(err.message)) end
+  return nil, ("HTTP status %d from %s"):format(err.status, url), err.status
 end
 
 local function token(ctx, base)

@@ -19,6 +19,8 @@
 -- `aws sso login`.
 local credentials = require "personalize.credentials.base"
 local core = require "personalize.core"
+local request = require "personalize.request"
+local retry = require "personalize.retry"
 local cjson = require "cjson.safe"
 
 local nonempty = credentials.nonempty
@@ -164,7 +166,34 @@ local function error_text(status, headers, body)
   return out
 end
 
--- GetRoleCredentials for settings `s`, with the access token `token`.
+-- The send step's parse of GetRoleCredentials (r.name: the profile, r.account: its account).
+local function parse(r, status, headers, body)
+  if status == 200 then
+    local doc = cjson.decode(body or "")
+    local rc = type(doc) == "table" and doc.roleCredentials
+    local expiration = type(rc) == "table" and tonumber(rc.expiration)
+    if not expiration or not nonempty(rc.accessKeyId) or not nonempty(rc.secretAccessKey) then
+      return nil, { code = "InvalidResponse", retryable = false,
+        message = ("profile %q: the SSO GetRoleCredentials response lacks roleCredentials "
+          .. "with accessKeyId, secretAccessKey and expiration"):format(r.name) }
+    end
+    local creds = credentials.new(rc.accessKeyId, rc.secretAccessKey, nonempty(rc.sessionToken),
+      "sso", expiration / 1000)
+    creds.account_id = r.account
+    return creds
+  end
+  if status == 401 or status == 403 then
+    return nil, { code = "UnauthorizedSSOToken", status = status, retryable = false,
+      message = _M.login_error(r.name, ("The SSO portal refused the token: %s."):format(error_text(status, headers, body))) }
+  end
+  -- 4xx other than throttling will not get better by asking again.
+  return nil, { code = tostring(status), status = status, message = error_text(status, headers, body),
+                retryable = not (status >= 400 and status < 500 and status ~= 429) }
+end
+
+-- GetRoleCredentials for settings `s`, with the access token `token`,
+-- through the send step (personalize.request): unsigned, the bearer token
+-- in a header, up to ATTEMPTS attempts PAUSE seconds apart.
 local function get_role_credentials(ctx, name, s, token)
   local base, err = _M.endpoint(ctx.cfg, s.sso_region)
   if not base then return nil, ("profile %q: SSO endpoint: %s"):format(name, tostring(err)), true end
@@ -173,38 +202,13 @@ local function get_role_credentials(ctx, name, s, token)
   end
   local url = ("%s/federation/credentials?role_name=%s&account_id=%s")
     :format(base, urlencode(s.sso_role_name), urlencode(s.sso_account_id))
-  local transport = ctx.transport()
-  local last
-  for attempt = 1, _M.ATTEMPTS do
-    local status, rheaders, body = transport:send {
-      method = "GET", url = url, timeout = _M.TIMEOUT,
-      headers = { ["x-amz-sso_bearer_token"] = token, Accept = "application/json" },
-    }
-    if status == 200 then
-      local doc = cjson.decode(body or "")
-      local rc = type(doc) == "table" and doc.roleCredentials
-      local expiration = type(rc) == "table" and tonumber(rc.expiration)
-      if not expiration or not nonempty(rc.accessKeyId) or not nonempty(rc.secretAccessKey) then
-        return nil, ("profile %q: the SSO GetRoleCredentials response lacks roleCredentials "
-          .. "with accessKeyId, secretAccessKey and expiration"):format(name), true
-      end
-      local creds = credentials.new(rc.accessKeyId, rc.secretAccessKey, nonempty(rc.sessionToken),
-        "sso", expiration / 1000)
-      creds.account_id = s.sso_account_id
-      return creds
-    end
-    if status == 401 or status == 403 then
-      return nil, _M.login_error(name, ("The SSO portal refused the token: %s.")
-        :format(error_text(status, rheaders, body))), true
-    end
-    if status then
-      last = error_text(status, rheaders, body)
-      if status >= 400 and status < 500 and status ~= 429 then break end
-    else
-      last = ("%s: %s"):format(tostring(rheaders), tostring(body))
-    end
-    if attempt < _M.ATTEMPTS then ctx.sleep(_M.PAUSE) end
-  end
+  local sender = request.unsigned(ctx.transport(), retry.fixed { max_attempts = _M.ATTEMPTS, pause = _M.PAUSE })
+  local creds, rerr = request.send(sender, { op = "GetRoleCredentials", method = "GET", url = url,
+    timeout = _M.TIMEOUT, headers = { ["x-amz-sso_bearer_token"] = token, Accept = "application/json" },
+    parse = parse, sleep = ctx.sleep, name = name, account = s.sso_account_id })
+  if creds then return creds end
+  if rerr.code == "InvalidResponse" or rerr.code == "UnauthorizedSSOToken" then return nil, rerr.message, true end
+  local last = rerr.status and rerr.message or ("%s: %s"):format(tostring(rerr.code), tostring(rerr.message))
   return nil, ("profile %q: SSO GetRoleCredentials at %s failed: %s"):format(name, base, last), true
 end
 

@@ -46,7 +46,8 @@
 -- SignatureDoesNotMatch / ExpiredToken. verify never raises.
 local core = require "personalize.core"
 
-local os_time, os_date = os.time, os.date
+local os_date = os.date
+local utc_time = require("personalize.codec").utc_time
 local tonumber, tostring, type, pcall = tonumber, tostring, type, pcall
 local floor, abs = math.floor, math.abs
 local concat = table.concat
@@ -60,7 +61,7 @@ local MAX_EXPIRES = 604800
 _M.MAX_SKEW = MAX_SKEW
 _M.MAX_EXPIRES = MAX_EXPIRES
 
-local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+local EMPTY_SHA256 = require("personalize.codec").EMPTY_SHA256
 _M.EMPTY_SHA256 = EMPTY_SHA256
 
 -- The payload hashes S3 takes besides a body's SHA-256.
@@ -81,11 +82,7 @@ local function parse_amz_date(s)
   if t.month < 1 or t.month > 12 or t.day < 1 or t.day > 31 or t.hour > 23 or t.min > 59 or t.sec > 60 then
     return nil
   end
-  -- os.time reads the table as local time: correct by the zone's offset.
-  local ok, local_t = pcall(os_time, t)
-  if not ok or not local_t then return nil end
-  local utc_as_local = os_time(os_date("!*t", local_t))
-  return local_t + (local_t - utc_as_local)
+  return utc_time(t.year, t.month, t.day, t.hour, t.min, t.sec)
 end
 _M.parse_amz_date = parse_amz_date
 

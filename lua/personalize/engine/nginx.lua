@@ -56,12 +56,7 @@ local test_hooks
 local state = { eng = nil, err = "the engine has not been opened", opts = nil }
 _M.state = state
 
-local ESCAPES = { ['"'] = '\\"', ["\\"] = "\\\\", ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t" }
-local function json_string(s)
-  return '"' .. tostring(s):gsub('[%c"\\]', function(c)
-    return ESCAPES[c] or fmt("\\u%04x", c:byte())
-  end) .. '"'
-end
+local json_string = require("personalize.codec").json_string
 
 -- The engine's runner (see personalize.engine.job_runner): each job in
 -- a light thread that waits for it in the job pool. A worker that exits

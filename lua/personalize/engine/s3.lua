@@ -35,19 +35,17 @@
 -- commit point: data is written first under a fresh name, then the
 -- metadata pointing at it, then the previous data file is removed.
 local core = require "personalize.core"
-local cjson = require("cjson").new()
-
-cjson.encode_sparse_array(true)
-cjson.encode_number_precision(14)
+local codec = require "personalize.codec"
+local cjson = require("personalize.engine.store").json
 
 local type, tostring, tonumber, pairs, ipairs = type, tostring, tonumber, pairs, ipairs
 local setmetatable, pcall, error, next = setmetatable, pcall, error, next
-local concat, sort, remove = table.concat, table.sort, table.remove
+local concat, sort = table.concat, table.sort
 local floor = math.floor
 local format, byte, char = string.format, string.byte, string.char
 local io_open, os_date, os_remove = io.open, os.date, os.remove
 
-local lxp -- lua-expat, loaded with the first XML request body
+local xml = require "personalize.xml" -- expat is loaded with the first XML request body
 
 local _M = { _VERSION = require "personalize.version" }
 
@@ -133,38 +131,11 @@ local function xml_escape(s)
 end
 _M.xml_escape = xml_escape
 
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64_INDEX = {}
-for i = 1, 64 do B64_INDEX[B64:sub(i, i)] = i - 1 end
-
-local function base64_encode(s)
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = byte(s, i, i + 2)
-    local n = a * 65536 + (b or 0) * 256 + (c or 0)
-    local c1, c2 = floor(n / 262144), floor(n / 4096) % 64
-    local c3, c4 = floor(n / 64) % 64, n % 64
-    out[#out + 1] = B64:sub(c1 + 1, c1 + 1) .. B64:sub(c2 + 1, c2 + 1)
-      .. (b and B64:sub(c3 + 1, c3 + 1) or "=") .. (c and B64:sub(c4 + 1, c4 + 1) or "=")
-  end
-  return concat(out)
-end
+local base64_encode = codec.base64_encode
 _M.base64_encode = base64_encode
 
 -- nil when `s` is not canonical base64
-local function base64_decode(s)
-  if #s % 4 ~= 0 or not s:match("^[%w%+/]*=?=?$") then return nil end
-  local out = {}
-  for i = 1, #s, 4 do
-    local q = s:sub(i, i + 3)
-    local pad = #q:match("=*$")
-    local n = 0
-    for j = 1, 4 do n = n * 64 + (B64_INDEX[q:sub(j, j)] or 0) end
-    local bytes = char(floor(n / 65536), floor(n / 256) % 256, n % 256)
-    out[#out + 1] = bytes:sub(1, 3 - pad)
-  end
-  return concat(out)
-end
+local base64_decode = codec.base64_decode
 _M.base64_decode = base64_decode
 
 local function hex_to_bytes(h)
@@ -243,42 +214,7 @@ end
 -- entity declaration, the way to an entity-expansion bomb) is refused
 -- before anything is expanded, as is anything expat cannot parse.
 local function parse_xml(text)
-  lxp = lxp or require "lxp"
-  local root = { children = {} }
-  local stack = { root }
-  local refused
-  local parser
-  parser = lxp.new {
-    StartDoctypeDecl = function(p)
-      refused = "a DOCTYPE is not allowed"
-      p:stop()
-    end,
-    EntityDecl = function(p)
-      refused = "entity declarations are not allowed"
-      p:stop()
-    end,
-    StartElement = function(_, name)
-      local node = { name = name:match("([^:]+)$"), children = {}, parts = {} }
-      local top = stack[#stack]
-      top.children[#top.children + 1] = node
-      stack[#stack + 1] = node
-    end,
-    CharacterData = function(_, s)
-      local top = stack[#stack]
-      if top.parts then top.parts[#top.parts + 1] = s end
-    end,
-    EndElement = function()
-      local node = remove(stack)
-      node.text, node.parts = concat(node.parts), nil
-    end,
-  }
-  local pok, ok, err = pcall(parser.parse, parser, text)
-  if pok and ok and not refused then pok, ok, err = pcall(parser.parse, parser) end
-  pcall(parser.close, parser)
-  if refused then return nil, refused end
-  if not pok then return nil, "cannot parse the XML" end
-  if not ok then return nil, err end
-  return root.children[1]
+  return xml.parse(text, { no_doctype = true })
 end
 
 local function xml_children(node, name)
@@ -715,7 +651,7 @@ end
 -- line longer than MAX_LINE), copy(n, emit) (hands on n bytes, returns
 -- their SHA-256 hex, or nil when the body ends first) and done().
 local MAX_LINE = 8192
-local EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+local EMPTY_SHA256 = codec.EMPTY_SHA256
 
 local function string_reader(s)
   local pos = 1

@@ -7,7 +7,7 @@
 --   parse(model, op, status, headers, body) -> result | nil, err_fields
 local json = require "personalize.json"
 
-local lxp -- lua-expat, loaded the first time an XML error document arrives
+local xml = require "personalize.xml"   -- expat is loaded with the first XML error document
 
 local _M = {}
 
@@ -28,28 +28,15 @@ function _M.error_code(raw)
 end
 
 -- Code and Message of an XML error document, as gateways and some peers
--- answer even JSON services (<ErrorResponse><Error><Code>...). Parsed with
--- expat; nil when the body is not such a document.
+-- answer even JSON services (<ErrorResponse><Error><Code>...); nil when
+-- the body is not such a document.
 local function xml_error(body)
   if type(body) ~= "string" or not body:find("^%s*<") then return nil end
-  lxp = lxp or require "lxp"
-  local fields, current, text = {}, nil, {}
-  local parser = lxp.new {
-    StartElement = function(_, name)
-      if (name == "Code" or name == "Message") and not fields[name] then
-        current, text = name, {}
-      end
-    end,
-    CharacterData = function(_, s) if current then text[#text + 1] = s end end,
-    EndElement = function(_, name)
-      if name == current then fields[name], current = table.concat(text), nil end
-    end,
-  }
-  local ok = parser:parse(body)
-  if ok then ok = parser:parse() end
-  parser:close()
-  if not ok or not fields.Code then return nil end
-  return fields.Code, fields.Message
+  local root = xml.parse(body)
+  local code = xml.find(root, "Code")
+  if not code then return nil end
+  local message = xml.find(root, "Message")
+  return code.text, message and message.text
 end
 
 -- The fields of the error in a non-2xx response. restJson1 names the type

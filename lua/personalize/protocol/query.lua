@@ -6,13 +6,13 @@
 --   local text = query.text(node, "Credentials", "AccessKeyId")
 --   local fields = query.parse_error(status, headers, text)
 --
--- XML is read with expat (lua-expat's `lxp`), never with string patterns.
+-- XML is read by personalize.xml (expat), never with string patterns.
 -- A DOM node is { name = "Tag", text = "concatenated character data",
 -- children = { node, ... } }; namespaces are ignored (names are local).
-local lxp = require "lxp"
 local sigv4 = require "personalize.sigv4"
+local xml = require "personalize.xml"
 
-local concat, type, tostring, pcall = table.concat, type, tostring, pcall
+local concat, type, tostring = table.concat, type, tostring
 
 local _M = {}
 
@@ -30,46 +30,14 @@ end
 -- Parses `text` into a DOM; returns the root element or nil, message.
 function _M.parse_xml(text)
   if type(text) ~= "string" or text == "" then return nil, "empty XML document" end
-  local root
-  local stack = {}
-  local parts = {}        -- character data of the open elements, per depth
-  local parser = lxp.new {
-    StartElement = function(_, name)
-      local node = { name = name:match("[^:]*$"), children = {} }
-      local parent = stack[#stack]
-      if parent then parent.children[#parent.children + 1] = node else root = node end
-      stack[#stack + 1] = node
-      parts[#stack] = {}
-    end,
-    EndElement = function()
-      local node = stack[#stack]
-      node.text = concat(parts[#stack])
-      parts[#stack] = nil
-      stack[#stack] = nil
-    end,
-    CharacterData = function(_, data)
-      local p = parts[#stack]
-      if p then p[#p + 1] = data end
-    end,
-  }
-  local ok, msg, line = parser:parse(text)
-  if ok then ok, msg, line = parser:parse() end
-  -- close() raises on a document left unfinished; its verdict is known.
-  pcall(parser.close, parser)
-  if not ok then
-    return nil, ("malformed XML (line %s): %s"):format(tostring(line), tostring(msg))
-  end
-  if not root then return nil, "XML document without an element" end
-  return root
+  local root, msg, line = xml.parse(text)
+  if root then return root end
+  if msg == "no element" then return nil, "XML document without an element" end
+  return nil, ("malformed XML (line %s): %s"):format(tostring(line), msg)
 end
 
 -- The first child of `node` named `name`.
-local function child(node, name)
-  if not node then return nil end
-  for _, c in ipairs(node.children) do
-    if c.name == name then return c end
-  end
-end
+local child = xml.child
 _M.child = child
 
 -- Follows a path of child names from `node` (the first name may be the

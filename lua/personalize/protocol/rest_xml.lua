@@ -8,100 +8,28 @@
 --   local xml = rest_xml.element("Part", { ... })  -- builds a document
 --   local fields = rest_xml.parse_error(status, headers, body, method)
 --
--- A node is { name = "Contents", text = "...", children = { node, ... } }.
--- Parsing goes through expat (lua-expat), so entities, CDATA and UTF-8
--- are handled as XML says; namespaces are dropped from element names.
-local lxp = require "lxp"
+-- A node is { name = "Contents", text = "...", children = { node, ... } }
+-- (personalize.xml: expat, so entities, CDATA and UTF-8 are handled as
+-- XML says; namespaces are dropped from element names).
+local xml = require "personalize.xml"
 
-local concat, type, tostring, pcall = table.concat, type, tostring, pcall
+local type, tostring = type, tostring
 
 local _M = {}
-
--- The local part of "ns:name" or "{uri}name".
-local function local_name(name)
-  return name:match("([^:}]+)$") or name
-end
 
 -- The element tree of an XML document, or nil and expat's message.
 function _M.parse(body)
   if type(body) ~= "string" or not body:find("<", 1, true) then
     return nil, "not an XML document"
   end
-  local root
-  local stack, texts = {}, {}
-  local parser = lxp.new {
-    StartElement = function(_, name)
-      local node = { name = local_name(name), children = {} }
-      local parent = stack[#stack]
-      if parent then
-        parent.children[#parent.children + 1] = node
-      else
-        root = root or node
-      end
-      stack[#stack + 1] = node
-      texts[#texts + 1] = {}
-    end,
-    CharacterData = function(_, s)
-      local t = texts[#texts]
-      if t then t[#t + 1] = s end
-    end,
-    EndElement = function()
-      local node = stack[#stack]
-      node.text = concat(texts[#texts])
-      stack[#stack], texts[#texts] = nil, nil
-    end,
-  }
-  local ok, err, line = parser:parse(body)
-  if ok then ok, err, line = parser:parse() end
-  pcall(parser.close, parser)   -- raises on a parser that stopped in error
-  if not ok then
-    return nil, ("invalid XML (%s at line %s)"):format(tostring(err), tostring(line))
-  end
-  if not root then return nil, "an XML document without an element" end
-  return root
+  local root, err, line = xml.parse(body)
+  if root then return root end
+  if err == "no element" then return nil, "an XML document without an element" end
+  return nil, ("invalid XML (%s at line %s)"):format(err, tostring(line))
 end
 
-function _M.child(node, name)
-  if not node then return nil end
-  for _, c in ipairs(node.children) do
-    if c.name == name then return c end
-  end
-  return nil
-end
-
-function _M.children(node, name)
-  local list = {}
-  if not node then return list end
-  for _, c in ipairs(node.children) do
-    if c.name == name then list[#list + 1] = c end
-  end
-  return list
-end
-
-function _M.text(node, name)
-  local c = _M.child(node, name)
-  return c and c.text
-end
-
-local ESCAPES = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&apos;" }
-
-function _M.escape(s)
-  return (tostring(s):gsub("[&<>\"']", ESCAPES))
-end
-
--- <name>...</name> from `content`: a string (escaped), or a list of
--- { name, content } pairs (nested elements, in order).
-function _M.element(name, content)
-  if type(content) == "table" then
-    local parts = { "<", name, ">" }
-    for _, pair in ipairs(content) do
-      parts[#parts + 1] = _M.element(pair[1], pair[2])
-    end
-    parts[#parts + 1] = "</" .. name .. ">"
-    return concat(parts)
-  end
-  return "<" .. name .. ">" .. _M.escape(content) .. "</" .. name .. ">"
-end
+_M.child, _M.children, _M.text = xml.child, xml.children, xml.text
+_M.escape, _M.element = xml.escape, xml.element
 
 -- The codes botocore gives bodiless errors (HEAD): the status as a name.
 local STATUS_CODES = {

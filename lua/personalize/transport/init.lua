@@ -1,11 +1,12 @@
--- How a client reaches its endpoint: the transport and retry settings that
--- personalize.client and personalize.s3 share.
+-- How a client reaches its endpoint: the transport that personalize.client
+-- and personalize.s3 send through (construction policy such as retries and
+-- the region lives in personalize.setup).
 --
 --   local t = transport.resolve(endpoint, cfg, opts, who)
 --   t.transport, t.endpoint, t.opts, t.local_dir
---   local mode, max_attempts = transport.retry_settings(cfg, who)
---   local prefix = transport.base_path(parsed_url)
+--   local provider = transport.wrap_credentials(provider, t.transport, cfg, region)
 --   region = region or transport.default_region(cfg, service)
+--   local text = transport.env_hint(message, { "AWS_REGION", ... })
 --
 -- resolve(): an endpoint "local:DIR" runs personalize-local's engine in
 -- this process (endpoint becomes http://personalize.local and the options
@@ -59,34 +60,17 @@ function _M.wrap_credentials(provider, transport, cfg, region)
   return require("personalize.transport.ngx").credentials(provider, cfg, region)
 end
 
+-- `message` about missing settings, with the advice the host needs to pass
+-- environment variables `names` on (inside nginx: `env NAME;` directives).
+function _M.env_hint(message, names)
+  return require("personalize.transport.ngx").env_hint(message, names)
+end
+
 -- The region for a client whose configuration names none: the in-process
 -- engine's default when its endpoint is "local:DIR", else nil. `service`
 -- is the config's service descriptor.
 function _M.default_region(cfg, service)
   return require("personalize.transport.engine").default_region(cfg, service)
-end
-
--- The message for a client with no region; inside nginx the usual cause
--- is a missing `env AWS_REGION;` directive, which it then names.
-function _M.region_hint(message)
-  return require("personalize.transport.ngx").env_hint(message, { "AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE" })
-end
-
--- retry_mode ("standard" | "adaptive", default standard) and max_attempts
--- (default 3) from the options, environment or profile.
-function _M.retry_settings(cfg, who)
-  local mode = cfg:setting("retry_mode", "AWS_RETRY_MODE") or "standard"
-  if mode ~= "standard" and mode ~= "adaptive" then
-    error(("%s: retry_mode must be \"standard\" or \"adaptive\", got %q"):format(who, tostring(mode)), 3)
-  end
-  return mode, require("personalize.retry").max_attempts({}, cfg)
-end
-
--- The path of an endpoint URL (parsed by sigv4.parse_url) that goes before
--- every request's path: "" for "/" (configured endpoints come without a
--- trailing slash).
-function _M.base_path(url)
-  return url.path ~= "/" and url.path or ""
 end
 
 return _M
