@@ -34,14 +34,19 @@
 -- journal's; a record sent one by one is appended
 -- to them, so the per-user index of interactions (jobs.interaction_index)
 -- catches up with the new rows only. Models remember how many journal
--- rows their training saw (_journal_mark), which tells live events apart.
+-- rows their training saw (_journal_mark), which tells live events apart;
+-- the runtime reads live events from an index of the journal alone (no
+-- imported row is read on the request path), and training reads the
+-- parts through training.prepare's histories built in C (training_data's
+-- `sources`), the rows loading into Lua only if a recipe reads a column.
 --
 -- Shared with the runtime (personalize.engine.runtime):
 --   jobs.interaction_index(eng, ds)  -> { by_user = { [userId] = { n =, item =, etype =, value =, row = } },
 --                                         bulk_n = rows before the journal }
 --                                       (item holds ACTION_ID for action interactions)
 --   jobs.history(eng, holder, userId) -> { itemId, ... } live events since training, oldest first
---   jobs.filter_context(eng, group_arn) -> ctx for personalize.engine.filters
+--   jobs.filter_context(eng, group_arn) -> ctx for personalize.engine.filters (each
+--                                       dataset loads when first read)
 --   jobs.filter_predicate(eng, group_arn, filter_arn, values, ctx) -> keep or nil, code, message
 local schema = require "personalize.schema"
 local import = require "personalize.engine.import"
