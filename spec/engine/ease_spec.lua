@@ -171,4 +171,35 @@ describe("engine core.ease", function()
     assert.is_false(ok)
     assert.matches("opts.window out of range", err)
   end)
+
+  it("reads a history built in C in place, as it reads Lua arrays", function()
+    local training = require "personalize.engine.training"
+    local common = require "personalize.engine.recipes.common"
+    math.randomseed(11)
+    local rows = { n = 3000, USER_ID = {}, ITEM_ID = {}, TIMESTAMP = {}, EVENT_TYPE = {} }
+    for i = 1, rows.n do
+      rows.USER_ID[i] = "u" .. math.random(120)
+      rows.ITEM_ID[i] = "i" .. math.floor(150 * math.random() ^ 2 + 1)
+      rows.TIMESTAMP[i] = 1500000000 + math.random(1000)
+      rows.EVENT_TYPE[i] = math.random() < 0.7 and "click" or "buy"
+    end
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    finally(function() os.execute("rm -rf " .. dir) end)
+    assert(engine_core.columns_write(dir, rows))
+    local config = { solutionConfig = { eventsConfig = { eventParametersList = {
+      { eventType = "click", weight = 0.5 }, { eventType = "buy", weight = 3 } } } } }
+    local prepared = assert(training.prepare({ interactions = rows, sources = { interactions = { parts = { dir } } } },
+      config))
+    local ix = common.index(prepared)
+    assert.is_not_nil(ix.c)
+    for _, weighted in ipairs { false, true } do
+      local opts = { lambda = 10, k = 20, signed = true, weighted = weighted, window = 5 }
+      local w = weighted and ix.hist_w or nil
+      assert.same({ engine_core.ease(ix.hist_off, ix.hist, w, #ix.items, opts) }, { engine_core.ease(ix.c, opts) })
+      assert.same({ engine_core.transitions(ix.hist_off, ix.hist, w, #ix.items, opts) },
+        { engine_core.transitions(ix.c, opts) })
+    end
+  end)
 end)
