@@ -52,7 +52,7 @@
 --
 -- Hyperparameters (solutionConfig.algorithmHyperParameters, strings):
 --   ease_lambda (200), ease_items (1500; 0 turns EASE off), ease_neighbors (100)
---   sequence_window (10), sequence_neighbors (100), sequence_weight (0.5),
+--   sequence_window (10), sequence_neighbors (50), sequence_weight (0.5),
 --   sequence_decay (1: only the user's newest few items count)
 --   neighbors (cosine K, 30), popularity_penalty (0.5: the cosine),
 --   cosine_weight (0.15), recency_decay (0.2)
@@ -73,11 +73,14 @@ local _M = { name = "aws-user-personalization", MODEL_VERSION = 2 }
 local DEFAULTS = {
   neighbors = 30, popularity_penalty = 0.5, recency_decay = 0.2, cosine_weight = 0.15,
   ease_lambda = 200, ease_items = 1500, ease_neighbors = 100,
-  sequence_window = 10, sequence_neighbors = 100, sequence_weight = 0.5, sequence_decay = 1,
+  sequence_window = 10, sequence_neighbors = 50, sequence_weight = 0.5, sequence_decay = 1,
 }
 local REPEAT_SHARE = 0.1
 _M.MAX_PROFILE = 100
 _M.SEQUENCE_PROFILE = 20
+-- EASE's Gram matrix counts each user's newest EASE_MAX_PER_USER items (of
+-- the solved ones), so its cost stays bounded with heavy users
+_M.EASE_MAX_PER_USER = 500
 local SOFTMAX_BETA = 10
 local DAY = 86400
 _M.DEFAULT_EXPLORATION_WEIGHT = 0.3
@@ -119,7 +122,8 @@ local function ease_rows(ix, config, weighted)
     return { off = off, nbr = {}, sim = {} }
   end
   local opts = { lambda = max(1e-6, hyper(config, "ease_lambda")), max_items = n_items,
-                 k = int_hyper(config, "ease_neighbors", 1, 1000), signed = true, weighted = weighted }
+                 k = int_hyper(config, "ease_neighbors", 1, 1000), signed = true, weighted = weighted,
+                 max_per_user = _M.EASE_MAX_PER_USER }
   local off, nbr, sim
   if ix.c then
     off, nbr, sim = engine_core.ease(ix.c, opts)
