@@ -20,6 +20,10 @@
 --   6. personalize-local at scale (bench/scale.lua): generated power-law
 --      interactions; import, training per recipe, restart, peak RSS and
 --      size on disk next to `wc -l` and a C pass over the same CSV.
+--   7. Recommendation quality (bench/quality.lua): MovieLens with every
+--      user's newest 10% held out; the engine's recipes next to
+--      popularity, item-kNN, EASE and recency-weighted EASE computed in the
+--      same run, NDCG@10 with 95% bootstrap intervals.
 --
 -- Environment: BENCH_N (signatures, default 200000), BENCH_CALLS
 -- (sequential calls per round, default 3000), BENCH_FANOUT (default
@@ -43,7 +47,7 @@ local function env_number(name, default)
 end
 
 local ONLY = {}
-for n in (os.getenv("BENCH_ONLY") or "1,2,3,4,5,6"):gmatch("%d") do ONLY[tonumber(n)] = true end
+for n in (os.getenv("BENCH_ONLY") or "1,2,3,4,5,6,7"):gmatch("%d") do ONLY[tonumber(n)] = true end
 
 local CREDS = { access_key_id = "AKIDEXAMPLE", secret_access_key = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" }
 local ARN = "arn:aws:personalize:us-east-1:123456789012:campaign/movies"
@@ -328,7 +332,16 @@ local function bench_scale()
   require("scale").run { line = line }
 end
 
-local sections = { bench_sigv4, bench_sequential, bench_fanout, bench_memory, bench_local, bench_scale }
+---------------------------------------------------------------------------
+-- 7. Recommendation quality
+
+local function bench_quality()
+  print("\n7. Recommendation quality (bench/quality.lua)")
+  require("quality").run {}
+end
+
+local sections = { bench_sigv4, bench_sequential, bench_fanout, bench_memory, bench_local, bench_scale,
+                   bench_quality }
 for i, f in ipairs(sections) do
   if ONLY[i] then
     local ok, err = pcall(f)

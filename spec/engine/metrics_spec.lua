@@ -78,6 +78,12 @@ describe("metrics per list", function()
 end)
 
 describe("metrics.evaluate", function()
+  -- planted(): 100 users, of whom a sample of 10 (the first by the hash of
+  -- their id) are test users; MovieLens' 671 users are all test users
+  local ALL = metrics.MAX_TEST_USERS
+  before_each(function() metrics.MAX_TEST_USERS = 10 end)
+  after_each(function() metrics.MAX_TEST_USERS = ALL end)
+
   it("scores a planted answer exactly", function()
     local m = assert(metrics.evaluate(POPULARITY, planted(), {}))
     assert.same({
@@ -134,6 +140,23 @@ describe("metrics.evaluate", function()
     end
     assert.equal(1, m.mean_reciprocal_rank_at_25)
     assert.equal(metrics.round(1 / 201), m.coverage)
+  end)
+
+  it("makes every user a test user up to MAX_TEST_USERS", function()
+    metrics.MAX_TEST_USERS = ALL
+    local seen_train, asked = nil, {}
+    recipes.register("aws-sims", {
+      train = function(data) seen_train = data.interactions; return {} end,
+      recommend = function(_, req) asked[#asked + 1] = req.userId; return {} end,
+    })
+    finally(function() recipes.register("aws-sims", nil) end)
+    assert(metrics.evaluate(SIMS, planted(), {}))
+    assert.equal(100, #asked)
+    assert.equal(900, seen_train.n)
+    -- in id order, whatever the row order
+    local sorted = { (table.unpack or unpack)(asked) }
+    table.sort(sorted)
+    assert.same(sorted, asked)
   end)
 
   it("returns the reasons of the data rules and of the registry", function()
@@ -232,6 +255,7 @@ describe("metrics.evaluate", function()
     end
 
     it("find held-out users on MovieLens far better than a segment that ignores the item", function()
+      metrics.MAX_TEST_USERS = ALL
       local dir = shared.dir("datasets/movielens-small")
       if not dir then return end
       local core = require "personalize.core"
@@ -254,6 +278,7 @@ describe("metrics.evaluate", function()
   end)
 
   it("gives aws-popularity-count its baseline on MovieLens (100k ratings)", function()
+    metrics.MAX_TEST_USERS = ALL
     local dir = shared.dir("datasets/movielens-small")
     if not dir then return end
     local data = read_ratings(dir .. "/ratings.csv")

@@ -19,5 +19,6 @@ PZ_EXPORT int luaopen_personalize_engine_core(lua_State *L)
 	pz_open_columns(L);
 	pz_open_recs(L);
 	pz_open_hist(L);
+	pz_open_ease(L);
 	return 1;
 }

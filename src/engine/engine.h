@@ -17,5 +17,6 @@ void pz_open_csv(lua_State *L);	/* csv_import.c: the streaming CSV reader of imp
 void pz_open_columns(lua_State *L);	/* columns.c: column files <-> Lua tables */
 void pz_open_recs(lua_State *L);	/* recs.c: the neighbour kernel of the recipes */
 void pz_open_hist(lua_State *L);	/* hist.c: the users' histories the recipes train on */
+void pz_open_ease(lua_State *L);	/* ease.c: EASE, transitions and request-time votes */
 
 #endif

@@ -13,12 +13,17 @@
 --   metrics.ndcg(list, relevant, k) / metrics.precision(list, relevant, k)
 --   metrics.reciprocal_rank(list, relevant, k)
 --
--- The split: users are ordered by SHA-256 of their id (a fixed, seedless
--- shuffle) and the first 10% are test users. The model is trained on every
--- interaction of the other users plus the oldest 90% (by TIMESTAMP) of each
--- test user's interactions; each test user then asks for 25 items (with
--- itemId = their newest input item, for related-items recipes), which are
--- scored against the items of their newest 10% (at least one interaction).
+-- The split: every user is a test user, up to MAX_TEST_USERS (5000); above
+-- that, users are ordered by SHA-256 of their id (a fixed, seedless
+-- shuffle) and the first MAX_TEST_USERS are, so the cost stays bounded on
+-- large data (a sample of 5000 users puts a 95% interval of about +-0.005
+-- around NDCG@10, where MovieLens' 671 users give +-0.012 and a 10% share
+-- of them +-0.04, too wide to tell models apart). The model is trained on
+-- every interaction of the other users plus the oldest 90% (by TIMESTAMP)
+-- of each test user's interactions; each test user then asks for 25 items
+-- (with itemId = their newest input item, for related-items recipes),
+-- which are scored against the items of their newest 10% (at least one
+-- interaction). The measures are means over the test users.
 -- For PERSONALIZED_ACTIONS recipes (aws-next-best-action) the same split
 -- and measures run over the action interactions, with actions as items.
 -- `list` is an array of { itemId = } records or of item ids; `relevant` a
@@ -36,7 +41,7 @@ local sort = table.sort
 local _M = {}
 local segmentation, split_rows, split_hist
 
-_M.TEST_USER_SHARE = 0.1
+_M.MAX_TEST_USERS = 5000
 _M.RESULTS = 25
 _M.SPLIT_SALT = "personalize-local/metrics/"
 
@@ -89,17 +94,19 @@ local function round4(x)
 end
 _M.round = round4
 
--- Test users first: users ordered by the hash of their id.
+-- Test users first: users ordered by the hash of their id; how many are.
 local function split_users(user_list)
+  if #user_list <= _M.MAX_TEST_USERS then
+    sort(user_list)
+    return #user_list
+  end
   local key = {}
   for _, u in ipairs(user_list) do key[u] = core.sha256_hex(_M.SPLIT_SALT .. u) end
   sort(user_list, function(a, b)
     if key[a] ~= key[b] then return key[a] < key[b] end
     return a < b
   end)
-  local n_test = floor(#user_list * _M.TEST_USER_SHARE + 0.5)
-  if n_test < 1 then n_test = 1 end
-  return n_test
+  return _M.MAX_TEST_USERS
 end
 
 -- USER_SEGMENTATION recipes (aws-item-affinity, aws-item-attribute-affinity)
@@ -155,8 +162,8 @@ end
 
 -- The split over columnar rows: the row numbers to train on and the
 -- tests ({ user =, relevant = { [itemId] = true }, last_item = }), with the
--- users in hash order. `chosen` ({ [userId] = true }) names the test users;
--- without it they are the first TEST_USER_SHARE of the users.
+-- users in id order (all of them tests) or hash order (a sample). `chosen` ({ [userId] = true }) names the test users;
+-- without it they are every user, or the first MAX_TEST_USERS of them.
 function split_rows(rows, id_column, chosen)
   local users_col, items_col, times = rows.USER_ID, rows[id_column], rows.TIMESTAMP or {}
   local by_user, user_list = {}, {}

@@ -106,8 +106,8 @@ describe("aws-user-personalization", function()
       assert.same(a, recommend(UP, again, { userId = u }))
       assert.same(a, recommend(UP, stored, { userId = u }))
     end
-    -- and compact: a few kilobytes here
-    assert.is_true(#cjson.encode(model) < 60000)
+    -- and compact: tens of kilobytes here (EASE's rows are dense on 80 items)
+    assert.is_true(#cjson.encode(model) < 100000)
   end)
 
   it("explores new and less-seen items in proportion to the weight, deterministically", function()
@@ -167,14 +167,14 @@ describe("aws-user-personalization", function()
     assert.equal("Dataset has fewer than 1000 interactions after filtering by event type: click (found 0)", reason)
   end)
 
-  it("reaches twice the NDCG@10 of aws-popularity-count on MovieLens", function()
+  it("reaches three times the NDCG@10 of aws-popularity-count on MovieLens", function()
     local data = fixtures.movielens()
     if not data then return end
     local pop = assert(metrics.evaluate(ARN .. "aws-popularity-count", data, {}))
     local up = assert(metrics.evaluate(UP, data, {}))
     local a, b = up.normalized_discounted_cumulative_gain_at_10, pop.normalized_discounted_cumulative_gain_at_10
     print(("\naws-user-personalization NDCG@10 %.4f, popularity %.4f (%.2fx)"):format(a, b, a / b))
-    assert.is_true(a >= 2 * b)
+    assert.is_true(a >= 3 * b)
   end)
 end)
 

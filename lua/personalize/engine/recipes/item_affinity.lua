@@ -24,10 +24,10 @@ local sort = table.sort
 local _M = { name = "aws-item-affinity", MODEL_VERSION = 1 }
 
 -- Segments walk every user's items: user-personalization's model for
--- `name`, keeping them as Lua arrays (users, hist_off, hist) also when
--- training built them in C.
+-- `name` (its cosine rows only), keeping them as Lua arrays (users,
+-- hist_off, hist) also when training built them in C.
 function _M.train_model(data, config, name)
-  local model = user_personalization.train(data, config, name)
+  local model = user_personalization.train(data, config, name, { cosine_only = true })
   if model.history then
     model.users = model.history:user_ids()
     model.hist_off, model.hist = model.history:rows()
