@@ -44,7 +44,6 @@
 
 #include "engine.h"
 #include "ease.h"
-#include "hist_impl.h"
 
 #define EASE_MAX_ITEMS 20000
 #define EASE_MAX_K 1000
@@ -816,11 +815,7 @@ static ease_ud *read_hist(lua_State *L, const char *fn, pz_hist *h)
 	if (lua_type(L, 1) == LUA_TUSERDATA) {
 		/* a history built in C (hist.c): read in place, kept alive as
 		 * argument 1 for the call */
-		const hist_ud *hu = luaL_checkudata(L, 1, HIST_TNAME);
-
-		if (hu->off == NULL)
-			luaL_error(L, "%s: the history is closed", fn);
-		*h = hu->h;
+		*h = *pz_hist_arg(L, 1, fn);
 		if (lua_isnoneornil(L, 2)) {
 			lua_settop(L, 1);
 			lua_newtable(L);

@@ -98,6 +98,15 @@ static hist_ud *check_hist(lua_State *L)
 	return u;
 }
 
+const pz_hist *pz_hist_arg(lua_State *L, int idx, const char *fn)
+{
+	const hist_ud *u = luaL_checkudata(L, idx, HIST_TNAME);
+
+	if (u->off == NULL)
+		luaL_error(L, "%s: the history is closed", fn);
+	return &u->h;
+}
+
 static hist_ud *check_built(lua_State *L)
 {
 	hist_ud *u = check_hist(L);

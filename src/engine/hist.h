@@ -27,4 +27,13 @@ typedef struct {
 	const double *time;	/* off[n_users] */
 } pz_hist;
 
+/*
+ * The histories of the history userdata (personalize.engine.core's
+ * hist_build / hist_load) at stack index `idx`, for other parts' Lua
+ * bindings; raises naming `fn` when it is not one or is closed. The
+ * arrays stay valid while the userdata does (keep it on the stack).
+ */
+struct lua_State;
+const pz_hist *pz_hist_arg(struct lua_State *L, int idx, const char *fn);
+
 #endif
