@@ -44,6 +44,7 @@
 
 #include "engine.h"
 #include "ease.h"
+#include "topk.h"
 
 #define EASE_MAX_ITEMS 20000
 #define EASE_MAX_K 1000
@@ -330,50 +331,6 @@ static int32_t cubic_half(int32_t n)
 	return (int32_t)((double)n * (1 - pow(0.5, 1.0 / 3)));
 }
 
-/* Candidate neighbour. */
-typedef struct {
-	double v;	/* the rank key: B, or |B| (signed) */
-	double b;
-	int32_t j;
-} ease_cand;
-
-static int cand_worse(const ease_cand *a, const ease_cand *b)
-{
-	if (a->v != b->v)
-		return a->v < b->v;
-	return a->j > b->j;
-}
-
-static void sift_down(ease_cand *heap, int32_t n, int32_t i)
-{
-	for (;;) {
-		int32_t l = 2 * i + 1, r = l + 1, w = i;
-		ease_cand t;
-
-		if (l < n && cand_worse(&heap[l], &heap[w]))
-			w = l;
-		if (r < n && cand_worse(&heap[r], &heap[w]))
-			w = r;
-		if (w == i)
-			return;
-		t = heap[i];
-		heap[i] = heap[w];
-		heap[w] = t;
-		i = w;
-	}
-}
-
-static int cand_cmp(const void *x, const void *y)
-{
-	const ease_cand *a = x, *b = y;
-
-	if (cand_worse(a, b))
-		return 1;
-	if (cand_worse(b, a))
-		return -1;
-	return 0;
-}
-
 /* Items by popularity: distinct users desc, index asc. */
 typedef struct {
 	int32_t count, item;
@@ -398,7 +355,7 @@ int pz_ease_train(const pz_hist *h, const pz_ease_opts *o, pz_ease_model *m,
 	ease_pop *pop = NULL;
 	int32_t *col = NULL, *item_of = NULL;
 	double *a = NULL, *w = NULL, *g2 = NULL;
-	ease_cand *heap = NULL;
+	pz_cand *heap = NULL;
 	ease_job job;
 	int rc = -1;
 
@@ -553,35 +510,20 @@ int pz_ease_train(const pz_hist *h, const pz_ease_opts *o, pz_ease_model *m,
 			if (ci < 0)
 				continue;
 			for (c = 0; c < n; c++) {
-				ease_cand cand;
+				pz_cand cand;
 
 				if (c == ci)
 					continue;
-				cand.b = -a[(size_t)ci * (size_t)n + c] / a[(size_t)c * (size_t)n + c];
-				cand.v = o->signed_ ? fabs(cand.b) : cand.b;
-				cand.j = item_of[c];
-				if (!(cand.v > 0) || k == 0)
-					continue;
-				if (size < k) {
-					int32_t q = size++;
-
-					heap[q] = cand;
-					while (q > 0 && cand_worse(&heap[q], &heap[(q - 1) / 2])) {
-						ease_cand t = heap[q];
-
-						heap[q] = heap[(q - 1) / 2];
-						heap[(q - 1) / 2] = t;
-						q = (q - 1) / 2;
-					}
-				} else if (cand_worse(&heap[0], &cand)) {
-					heap[0] = cand;
-					sift_down(heap, size, 0);
-				}
+				cand.value = -a[(size_t)ci * (size_t)n + c] / a[(size_t)c * (size_t)n + c];
+				cand.key = o->signed_ ? fabs(cand.value) : cand.value;
+				cand.id = item_of[c];
+				if (cand.key > 0)
+					pz_topk_offer(heap, &size, k, cand);
 			}
-			qsort(heap, (size_t)size, sizeof *heap, cand_cmp);
+			pz_topk_sort(heap, size);
 			for (r = 0; r < size; r++) {
-				m->nbr[fill] = heap[r].j;
-				m->sim[fill] = (float)heap[r].b;
+				m->nbr[fill] = heap[r].id;
+				m->sim[fill] = (float)heap[r].value;
 				fill++;
 			}
 		}
@@ -613,7 +555,7 @@ int pz_transitions(const pz_hist *h, const pz_transitions_opts *o, pz_ease_model
 	int32_t *occ = NULL, *touched = NULL, *cnt = NULL;
 	unsigned char *rem = NULL;
 	double *acc = NULL;
-	ease_cand *heap = NULL;
+	pz_cand *heap = NULL;
 	int rc = -1;
 	int32_t u;
 
@@ -686,33 +628,18 @@ int pz_transitions(const pz_hist *h, const pz_transitions_opts *o, pz_ease_model
 		}
 		for (t = 0; t < n_touched; t++) {
 			int32_t j = touched[t];
-			ease_cand c;
+			pz_cand c;
 
-			c.b = c.v = acc[j] / sqrt((double)cnt[i] * (double)cnt[j]);
-			c.j = j;
+			c.key = c.value = acc[j] / sqrt((double)cnt[i] * (double)cnt[j]);
+			c.id = j;
 			acc[j] = 0;
-			if (j == i || !(c.v > 0))
-				continue;
-			if (size < o->k) {
-				int32_t z = size++;
-
-				heap[z] = c;
-				while (z > 0 && cand_worse(&heap[z], &heap[(z - 1) / 2])) {
-					ease_cand tmp = heap[z];
-
-					heap[z] = heap[(z - 1) / 2];
-					heap[(z - 1) / 2] = tmp;
-					z = (z - 1) / 2;
-				}
-			} else if (cand_worse(&heap[0], &c)) {
-				heap[0] = c;
-				sift_down(heap, size, 0);
-			}
+			if (j != i && c.key > 0)
+				pz_topk_offer(heap, &size, o->k, c);
 		}
-		qsort(heap, (size_t)size, sizeof *heap, cand_cmp);
+		pz_topk_sort(heap, size);
 		for (r = 0; r < size; r++) {
-			m->nbr[fill] = heap[r].j;
-			m->sim[fill] = (float)heap[r].b;
+			m->nbr[fill] = heap[r].id;
+			m->sim[fill] = (float)heap[r].value;
 			fill++;
 		}
 	}

@@ -43,72 +43,12 @@
 
 #include "engine.h"
 #include "recs.h"
+#include "topk.h"
 
 #define RECS_MAX_ENTITIES 10000000
 #define RECS_MAX_K 1000
 #define RECS_MAX_ROWS 100000000
 
-/* One candidate neighbour in the per-entity heap. */
-typedef struct {
-	double sim;
-	int ent;
-} recs_cand;
-
-/* a ranks after b: lower similarity, or equal and a higher index */
-static int cand_worse(const recs_cand *a, const recs_cand *b)
-{
-	if (a->sim != b->sim)
-		return a->sim < b->sim;
-	return a->ent > b->ent;
-}
-
-/* Min-heap on "worse": heap[0] is the worst kept candidate. */
-static void heap_sift_down(recs_cand *heap, int n, int i)
-{
-	for (;;) {
-		int l = 2 * i + 1, r = l + 1, w = i;
-		recs_cand t;
-
-		if (l < n && cand_worse(&heap[l], &heap[w]))
-			w = l;
-		if (r < n && cand_worse(&heap[r], &heap[w]))
-			w = r;
-		if (w == i)
-			return;
-		t = heap[i];
-		heap[i] = heap[w];
-		heap[w] = t;
-		i = w;
-	}
-}
-
-static void heap_sift_up(recs_cand *heap, int i)
-{
-	while (i > 0) {
-		int p = (i - 1) / 2;
-		recs_cand t;
-
-		if (!cand_worse(&heap[i], &heap[p]))
-			return;
-		t = heap[i];
-		heap[i] = heap[p];
-		heap[p] = t;
-		i = p;
-	}
-}
-
-/* Offers c to a heap of capacity k holding *n candidates. */
-static void heap_offer(recs_cand *heap, int *n, int k, recs_cand c)
-{
-	if (*n < k) {
-		heap[*n] = c;
-		heap_sift_up(heap, *n);
-		(*n)++;
-	} else if (cand_worse(&heap[0], &c)) {
-		heap[0] = c;
-		heap_sift_down(heap, *n, 0);
-	}
-}
 
 /* A GC-owned, zeroed buffer of n elements of `size` bytes (pushed). */
 static void *recs_buffer(lua_State *L, size_t n, size_t size)
@@ -163,22 +103,6 @@ static double opt_number(lua_State *L, int opts, const char *name, double def,
 	return v;
 }
 
-/* Sorts heap[0..n) best first (insertion sort: n <= RECS_MAX_K). */
-static void sort_best_first(recs_cand *heap, int n)
-{
-	int i;
-
-	for (i = 1; i < n; i++) {
-		recs_cand c = heap[i];
-		int j = i - 1;
-
-		while (j >= 0 && cand_worse(&heap[j], &c)) {
-			heap[j + 1] = heap[j];
-			j--;
-		}
-		heap[j + 1] = c;
-	}
-}
 
 /* ------------------------------------------------------------------ */
 /* The kernel.                                                         */
@@ -203,7 +127,7 @@ static void *nb_worker(void *arg)
 	double *acc = calloc((size_t)n + 1, sizeof *acc);
 	int32_t *shared = calloc((size_t)n + 1, sizeof *shared);
 	int32_t *touched = calloc((size_t)n + 1, sizeof *touched);
-	recs_cand *heap = calloc((size_t)k, sizeof *heap);
+	pz_cand *heap = calloc((size_t)k, sizeof *heap);
 
 	if (acc == NULL || shared == NULL || touched == NULL || heap == NULL) {
 		__atomic_store_n(&job->failed, 1, __ATOMIC_RELAXED);
@@ -249,19 +173,19 @@ static void *nb_worker(void *arg)
 				int32_t j = touched[m];
 
 				if (j != i && (double)shared[j] >= job->o->min_count && acc[j] != 0) {
-					recs_cand c;
+					pz_cand c;
 
-					c.sim = acc[j] / (job->norm_a[i] * job->norm_b[j]);
-					c.ent = j;
-					heap_offer(heap, &n_heap, k, c);
+					c.key = c.value = acc[j] / (job->norm_a[i] * job->norm_b[j]);
+					c.id = j;
+					pz_topk_offer(heap, &n_heap, k, c);
 				}
 				acc[j] = 0;
 				shared[j] = 0;
 			}
-			sort_best_first(heap, n_heap);
+			pz_topk_sort(heap, n_heap);
 			for (m = 0; m < k; m++) {
-				job->nbr[(size_t)i * k + m] = m < n_heap ? heap[m].ent : -1;
-				job->sim[(size_t)i * k + m] = m < n_heap ? heap[m].sim : 0;
+				job->nbr[(size_t)i * k + m] = m < n_heap ? heap[m].id : -1;
+				job->sim[(size_t)i * k + m] = m < n_heap ? heap[m].value : 0;
 			}
 		}
 	}
