@@ -708,21 +708,6 @@ static lua_Integer integer_at(lua_State *L, const char *fn, int t, lua_Integer i
 	return (lua_Integer)d;
 }
 
-static double opt_num(lua_State *L, int opts, const char *name, double def, double lo, double hi)
-{
-	double v = def;
-
-	lua_getfield(L, opts, name);
-	if (!lua_isnil(L, -1)) {
-		if (lua_type(L, -1) != LUA_TNUMBER)
-			return luaL_error(L, "ease: opts.%s must be a number", name);
-		v = lua_tonumber(L, -1);
-		if (!(v >= lo && v <= hi))
-			return luaL_error(L, "ease: opts.%s out of range", name);
-	}
-	lua_pop(L, 1);
-	return v;
-}
 
 /* core.ease(hist_off, hist, hist_w, n_items, opts): hist_off has
  * n_users + 1 entries (1-based positions into hist), hist 1-based items,
@@ -855,11 +840,11 @@ static int l_ease(lua_State *L)
 	char err[160];
 
 	pz_ease_defaults(&o);
-	o.lambda = opt_num(L, 5, "lambda", o.lambda, 1e-9, 1e11);
-	o.max_items = (int32_t)opt_num(L, 5, "max_items", o.max_items, 1, EASE_MAX_ITEMS);
-	o.k = (int32_t)opt_num(L, 5, "k", o.k, 1, EASE_MAX_K);
-	o.max_per_user = (int32_t)opt_num(L, 5, "max_per_user", o.max_per_user, 1, 1e9);
-	o.threads = (int32_t)opt_num(L, 5, "threads", o.threads, 1, 2);
+	o.lambda = pz_opt_number(L, 5, "ease", "lambda", o.lambda, 1e-9, 1e11);
+	o.max_items = (int32_t)pz_opt_number(L, 5, "ease", "max_items", o.max_items, 1, EASE_MAX_ITEMS);
+	o.k = (int32_t)pz_opt_number(L, 5, "ease", "k", o.k, 1, EASE_MAX_K);
+	o.max_per_user = (int32_t)pz_opt_number(L, 5, "ease", "max_per_user", o.max_per_user, 1, 1e9);
+	o.threads = (int32_t)pz_opt_number(L, 5, "ease", "threads", o.threads, 1, 2);
 	lua_getfield(L, 5, "weighted");
 	o.weighted = lua_toboolean(L, -1);
 	lua_pop(L, 1);
@@ -882,8 +867,8 @@ static int l_transitions(lua_State *L)
 	ease_ud *u = read_hist(L, "transitions", &h);
 	char err[160];
 
-	o.window = (int32_t)opt_num(L, 5, "window", 10, 0, 255);
-	o.k = (int32_t)opt_num(L, 5, "k", 100, 1, EASE_MAX_K);
+	o.window = (int32_t)pz_opt_number(L, 5, "ease", "window", 10, 0, 255);
+	o.k = (int32_t)pz_opt_number(L, 5, "ease", "k", 100, 1, EASE_MAX_K);
 	lua_getfield(L, 5, "weighted");
 	o.weighted = lua_toboolean(L, -1);
 	lua_pop(L, 1);

@@ -19,4 +19,28 @@ void pz_open_recs(lua_State *L);	/* recs.c: the neighbour kernel of the recipes 
 void pz_open_hist(lua_State *L);	/* hist.c: the users' histories the recipes train on */
 void pz_open_ease(lua_State *L);	/* ease.c: EASE, transitions and request-time votes */
 
+/*
+ * opts[name] (opts: a table's stack index, 0 for none) as a number in
+ * [lo, hi], or def when absent; raises "<fn>: opts.<name> ..." otherwise.
+ * The option reader of the parts' Lua bindings.
+ */
+static inline double pz_opt_number(lua_State *L, int opts, const char *fn, const char *name,
+				   double def, double lo, double hi)
+{
+	double v = def;
+
+	if (opts == 0)
+		return def;
+	lua_getfield(L, opts, name);
+	if (!lua_isnil(L, -1)) {
+		if (lua_type(L, -1) != LUA_TNUMBER)
+			return luaL_error(L, "%s: opts.%s must be a number", fn, name);
+		v = lua_tonumber(L, -1);
+		if (!(v >= lo && v <= hi))
+			return luaL_error(L, "%s: opts.%s out of range", fn, name);
+	}
+	lua_pop(L, 1);
+	return v;
+}
+
 #endif

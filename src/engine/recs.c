@@ -83,25 +83,6 @@ static lua_Integer index_at(lua_State *L, int t, size_t i, lua_Integer lo,
 	return v;
 }
 
-/* opts[name] as a finite number in [lo, hi], or def when absent. */
-static double opt_number(lua_State *L, int opts, const char *name, double def,
-			 double lo, double hi)
-{
-	double v = def;
-
-	if (opts == 0)
-		return def;
-	lua_getfield(L, opts, name);
-	if (!lua_isnil(L, -1)) {
-		if (lua_type(L, -1) != LUA_TNUMBER)
-			return luaL_error(L, "recs_neighbors: opts.%s must be a number", name);
-		v = lua_tonumber(L, -1);
-		if (!(v >= lo && v <= hi))
-			return luaL_error(L, "recs_neighbors: opts.%s out of range", name);
-	}
-	lua_pop(L, 1);
-	return v;
-}
 
 
 /* ------------------------------------------------------------------ */
@@ -293,7 +274,7 @@ int pz_csr_transpose(const pz_csr *m, int32_t n_cols, int64_t **off_out, int32_t
 /* opts[name] as an integer in [lo, hi], or def when absent. */
 static int opt_int(lua_State *L, int opts, const char *name, int def, int lo, int hi)
 {
-	return (int)opt_number(L, opts, name, def, lo, hi);
+	return (int)pz_opt_number(L, opts, "recs_neighbors", name, def, lo, hi);
 }
 
 static int recs_neighbors(lua_State *L)
@@ -323,10 +304,10 @@ static int recs_neighbors(lua_State *L)
 		luaL_checktype(L, 6, LUA_TTABLE);
 		opts = 6;
 	}
-	o.alpha = opt_number(L, opts, "alpha", 0.5, 0, 4);
-	o.beta = opt_number(L, opts, "beta", 0.5, 0, 4);
-	o.gamma = opt_number(L, opts, "gamma", 0, 0, 4);
-	o.min_count = opt_number(L, opts, "min_count", 1, 1, 1e9);
+	o.alpha = pz_opt_number(L, opts, "recs_neighbors", "alpha", 0.5, 0, 4);
+	o.beta = pz_opt_number(L, opts, "recs_neighbors", "beta", 0.5, 0, 4);
+	o.gamma = pz_opt_number(L, opts, "recs_neighbors", "gamma", 0, 0, 4);
+	o.min_count = pz_opt_number(L, opts, "recs_neighbors", "min_count", 1, 1, 1e9);
 	o.threads = opt_int(L, opts, "threads", 1, 1, 16);
 	o.k = (int)k;
 
