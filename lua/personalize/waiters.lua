@@ -37,42 +37,23 @@
 --              core's), injectable for tests
 local core = require "personalize.core"
 local errors = require "personalize.errors"
+local lifecycles = require "personalize.lifecycles"
 
 local type, pairs, tostring, error, min, floor = type, pairs, tostring, error, math.min, math.floor
 local str_format, rep, concat, sort = string.format, string.rep, table.concat, table.sort
 
 local _M = {}
 
--- Resource -> its Describe operation, ARN parameter, result member, and
--- the member holding its latest update (when it has one).
-local RESOURCES = {
-  dataset_group = { op = "DescribeDatasetGroup", arn = "datasetGroupArn", key = "datasetGroup",
-                    delete = true },
-  dataset = { op = "DescribeDataset", arn = "datasetArn", key = "dataset",
-              update = "latestDatasetUpdate", delete = true },
-  dataset_import_job = { op = "DescribeDatasetImportJob", arn = "datasetImportJobArn", key = "datasetImportJob" },
-  dataset_export_job = { op = "DescribeDatasetExportJob", arn = "datasetExportJobArn", key = "datasetExportJob" },
-  solution = { op = "DescribeSolution", arn = "solutionArn", key = "solution",
-               update = "latestSolutionUpdate", delete = true },
-  solution_version = { op = "DescribeSolutionVersion", arn = "solutionVersionArn", key = "solutionVersion",
-                       failure = { "CREATE FAILED", "FAILED", "DELETE FAILED", "CREATE STOPPED" } },
-  campaign = { op = "DescribeCampaign", arn = "campaignArn", key = "campaign",
-               update = "latestCampaignUpdate", delete = true },
-  event_tracker = { op = "DescribeEventTracker", arn = "eventTrackerArn", key = "eventTracker", delete = true },
-  filter = { op = "DescribeFilter", arn = "filterArn", key = "filter", delete = true },
-  recommender = { op = "DescribeRecommender", arn = "recommenderArn", key = "recommender",
-                  update = "latestRecommenderUpdate", delete = true },
-  metric_attribution = { op = "DescribeMetricAttribution", arn = "metricAttributionArn",
-                         key = "metricAttribution", delete = true },
-  -- Batch jobs: PENDING > IN PROGRESS > ACTIVE or CREATE FAILED.
-  batch_inference_job = { op = "DescribeBatchInferenceJob", arn = "batchInferenceJobArn", key = "batchInferenceJob" },
-  batch_segment_job = { op = "DescribeBatchSegmentJob", arn = "batchSegmentJobArn", key = "batchSegmentJob" },
-  -- PENDING > IN_PROGRESS > COMPLETED or FAILED.
-  data_deletion_job = { op = "DescribeDataDeletionJob", arn = "dataDeletionJobArn", key = "dataDeletionJob",
-                        success = "COMPLETED", failure = { "FAILED" } },
-}
-
-local DEFAULT_FAILURE = { "CREATE FAILED", "UPDATE FAILED" }
+-- Resource -> its Describe operation, ARN parameter, result member, the
+-- member holding its latest update (when it has one), its success and
+-- failure statuses: every kind of personalize.lifecycles with a status.
+local RESOURCES = {}
+for name, k in pairs(lifecycles.KINDS) do
+  if k.statuses then
+    RESOURCES[name] = { op = "Describe" .. k.api, arn = k.key, key = k.out, update = k.update,
+                        delete = k.delete, success = k.statuses[3], failure = k.failed }
+  end
+end
 
 local function set(list)
   local s = {}
@@ -83,8 +64,7 @@ end
 -- Waiter name -> { resource, success status, failure set, deleted }.
 local WAITERS = {}
 for name, r in pairs(RESOURCES) do
-  WAITERS[name] = { resource = r, success = r.success or "ACTIVE",
-                    failure = set(r.failure or DEFAULT_FAILURE) }
+  WAITERS[name] = { resource = r, success = r.success, failure = set(r.failure) }
   if r.delete then
     WAITERS[name .. "_deleted"] = { resource = r, deleted = true, failure = set { "DELETE FAILED" } }
   end
