@@ -43,6 +43,7 @@ local store = require "personalize.engine.store"
 local job_runner = require "personalize.engine.job_runner"
 local resources = require "personalize.engine.resources"
 local runtime = require "personalize.engine.runtime"
+local operations = require "personalize.engine.operations"
 local schema = require "personalize.schema"
 local models = require "personalize.models"
 
@@ -244,7 +245,7 @@ function Engine:call(model, name, handler, body, rid, rest)
   if not result then
     return json_error(rid, rest, status_of(model, code), code, message)
   end
-  if op.name:find("^[CDUSTP]") and not op.name:find("^Describe") then self.store:save() end
+  if operations.writes(model.metadata.endpointPrefix, name) then self.store:save() end
   local out = op.output and json.encode(model, op.output, result) or "{}"
   return { status = 200, body = utf8_clean(out), headers = {
     ["Content-Type"] = rest and "application/json" or "application/x-amz-json-1.1",
