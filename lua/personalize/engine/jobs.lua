@@ -800,11 +800,6 @@ end
 
 local function list_or_empty(t) return #t > 0 and t or EMPTY_MARK end
 
--- Recipe types batch inference answers; the developer guide: no batch
--- recommendations with Trending-Now or Next-Best-Action.
-local NO_BATCH = { ["arn:aws:personalize:::recipe/aws-trending-now"] = true,
-                   ["arn:aws:personalize:::recipe/aws-next-best-action"] = true }
-
 -- Batch inference input lines, as the developer guide shows them:
 --   USER_PERSONALIZATION {"userId": "4638"}, RELATED_ITEMS {"itemId": "105"},
 --   PERSONALIZED_RANKING {"userId": "891", "itemList": ["27", "886"]},
@@ -814,7 +809,7 @@ local NO_BATCH = { ["arn:aws:personalize:::recipe/aws-trending-now"] = true,
 function _M.batch_inference(eng, job)
   local sv = eng.store.resources[job.solutionVersionArn]
   if not sv then return false, "the solution version no longer exists" end
-  if NO_BATCH[sv.recipeArn] then
+  if not recipes.batch(sv.recipeArn) then
     return false, fmt("batch recommendations are not available for %s", sv.recipeArn)
   end
   local model, merr = _M.model(eng, sv)

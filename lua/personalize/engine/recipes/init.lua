@@ -19,9 +19,22 @@
 --   module.recommend(model, request) -> { { itemId =, score = }, ... }
 --   module.segment(model, request) -> { { userId =, score = }, ... }
 --                                       (USER_SEGMENTATION recipes only)
+--   module.RECIPES = { [recipe name] = options, ... }   the recipes it trains
 -- see personalize.engine.training for the data and request contracts.
--- Adding a recipe is writing recipes/<name>.lua and one line in IMPLEMENTED.
-local pairs, ipairs, type, tostring, require = pairs, ipairs, type, tostring, require
+-- Options of a recipe: event_type, the event type a domain use case trains
+-- on, as the domain guides name it (recipes.DOMAIN_EVENT_TYPE); batch =
+-- false when batch inference does not serve it (recipes.batch; the
+-- developer guide: no batch recommendations with Trending-Now or
+-- Next-Best-Action).
+--
+-- Every module of this directory with a RECIPES field is one of
+-- personalize-local's own (found when this module loads): adding a recipe
+-- of the catalog below is writing recipes/<name>.lua and its spec.
+--
+--   recipes.batch(recipe_arn)            -- false: no batch inference for it
+local core = require "personalize.core"
+
+local pairs, ipairs, type, tostring, require, error = pairs, ipairs, type, tostring, require, error
 local sort = table.sort
 local fmt = string.format
 
@@ -109,43 +122,31 @@ local HYPERPARAMETERS = {
   ["aws-sims"] = { popularity_discount_factor = "0.5", min_cointeraction_count = "3" },
 }
 
--- Recipes personalize-local trains: name -> module (a table once loaded).
-local IMPLEMENTED = {
-  ["aws-popularity-count"] = "personalize.engine.recipes.popularity_count",
-  ["aws-user-personalization"] = "personalize.engine.recipes.user_personalization",
-  ["aws-user-personalization-v2"] = "personalize.engine.recipes.user_personalization",
-  ["aws-personalized-ranking"] = "personalize.engine.recipes.personalized_ranking",
-  ["aws-personalized-ranking-v2"] = "personalize.engine.recipes.personalized_ranking",
-  ["aws-sims"] = "personalize.engine.recipes.sims",
-  ["aws-similar-items"] = "personalize.engine.recipes.similar_items",
-  ["aws-semantic-similarity"] = "personalize.engine.recipes.semantic_similarity",
-  ["aws-trending-now"] = "personalize.engine.recipes.trending_now",
-  ["aws-next-best-action"] = "personalize.engine.recipes.next_best_action",
-  ["aws-item-affinity"] = "personalize.engine.recipes.item_affinity",
-  ["aws-item-attribute-affinity"] = "personalize.engine.recipes.item_attribute_affinity",
-  -- Domain use cases (recommenders train them): the custom recipe that
-  -- answers the same question, on the event type of _M.DOMAIN_EVENT_TYPE
-  -- where the use case names one.
-  ["aws-vod-most-popular"] = "personalize.engine.recipes.popularity_count",
-  ["aws-ecomm-popular-items-by-views"] = "personalize.engine.recipes.popularity_count",
-  ["aws-ecomm-popular-items-by-purchases"] = "personalize.engine.recipes.popularity_count",
-  ["aws-ecomm-recommended-for-you"] = "personalize.engine.recipes.user_personalization",
-  ["aws-vod-top-picks"] = "personalize.engine.recipes.user_personalization",
-  ["aws-vod-trending-now"] = "personalize.engine.recipes.trending_now",
-  ["aws-ecomm-customers-who-viewed-x-also-viewed"] = "personalize.engine.recipes.sims",
-  ["aws-ecomm-frequently-bought-together"] = "personalize.engine.recipes.sims",
-  ["aws-vod-because-you-watched-x"] = "personalize.engine.recipes.sims",
-  ["aws-vod-more-like-x"] = "personalize.engine.recipes.similar_items",
-}
-
--- The event type a domain use case trains on, as the domain guides name them.
-_M.DOMAIN_EVENT_TYPE = {
-  [RECIPE_PREFIX .. "aws-vod-most-popular"] = "Watch",
-  [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-views"] = "View",
-  [RECIPE_PREFIX .. "aws-ecomm-popular-items-by-purchases"] = "Purchase",
-  [RECIPE_PREFIX .. "aws-ecomm-customers-who-viewed-x-also-viewed"] = "View",
-  [RECIPE_PREFIX .. "aws-ecomm-frequently-bought-together"] = "Purchase",
-}
+-- Recipes personalize-local trains: name -> module (a table once loaded),
+-- from the RECIPES field of each module of this directory; and their
+-- options (see the header), kept whichever module register() puts in.
+local IMPLEMENTED, OPTIONS = {}, {}
+_M.DOMAIN_EVENT_TYPE = {}
+do
+  local source = debug.getinfo(1, "S").source
+  local dir = source:match("^@(.*)[/\\][^/\\]*$") or "."
+  local files, lerr = core.listdir(dir)
+  if not files then error("personalize.engine.recipes: " .. tostring(lerr)) end
+  for _, file in ipairs(files) do
+    local base = file:match("^([%w_]+)%.lua$")
+    if base and base ~= "init" then
+      local name = "personalize.engine.recipes." .. base
+      local module = require(name)
+      for recipe, options in pairs(type(module) == "table" and module.RECIPES or {}) do
+        if IMPLEMENTED[recipe] then
+          error(fmt("personalize.engine.recipes: %s and %s both train %s", IMPLEMENTED[recipe], name, recipe))
+        end
+        IMPLEMENTED[recipe], OPTIONS[recipe] = name, options
+        _M.DOMAIN_EVENT_TYPE[RECIPE_PREFIX .. recipe] = options.event_type
+      end
+    end
+  end
+end
 
 -- What register(name, nil) restores.
 local BUILT_IN = {}
@@ -232,6 +233,11 @@ function _M.module(arn)
     IMPLEMENTED[name] = impl
   end
   return impl
+end
+
+function _M.batch(arn)
+  local name = name_of(arn)
+  return not (name and OPTIONS[name] and OPTIONS[name].batch == false)
 end
 
 -- Registers the module that trains the recipe `name` (a listed recipe):

@@ -22,6 +22,8 @@ local floor, sqrt = math.floor, math.sqrt
 local sort = table.sort
 
 local _M = { name = "aws-item-affinity", MODEL_VERSION = 1 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-item-affinity"] = {} }
 
 -- Segments walk every user's items: user-personalization's model for
 -- `name` (its cosine rows only), keeping them as Lua arrays (users,

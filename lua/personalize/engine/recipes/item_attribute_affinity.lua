@@ -21,6 +21,8 @@ local pairs, ipairs, type, tostring, setmetatable = pairs, ipairs, type, tostrin
 local concat = table.concat
 
 local _M = { name = "aws-item-attribute-affinity", MODEL_VERSION = 1, MAX_MATCHING = 500 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-item-attribute-affinity"] = {} }
 
 -- The lower-case tokens "COLUMN=value" of each model item, "\n"-joined.
 local function attribute_tokens(model, items)

@@ -26,6 +26,8 @@ local floor = math.floor
 local sort = table.sort
 
 local _M = { name = "aws-next-best-action", MODEL_VERSION = 1, NEIGHBORS = 20, DEFAULT_RESULTS = 5 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-next-best-action"] = { batch = false } }
 
 local DAY = 86400
 

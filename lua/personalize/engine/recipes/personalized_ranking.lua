@@ -14,6 +14,8 @@ local user_personalization = require "personalize.engine.recipes.user_personaliz
 local type = type
 
 local _M = { name = "aws-personalized-ranking", MODEL_VERSION = user_personalization.MODEL_VERSION }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-personalized-ranking"] = {}, ["aws-personalized-ranking-v2"] = {} }
 
 function _M.train(data, config)
   return user_personalization.train(data, config, _M.name)

@@ -12,6 +12,12 @@ local ipairs, tostring, tonumber, floor = ipairs, tostring, tonumber, math.floor
 local sort = table.sort
 
 local _M = { name = "aws-popularity-count", MODEL_VERSION = 1 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-popularity-count"] = {},
+  -- domain use cases, on the event type the domain guides name
+  ["aws-vod-most-popular"] = { event_type = "Watch" },
+  ["aws-ecomm-popular-items-by-views"] = { event_type = "View" },
+  ["aws-ecomm-popular-items-by-purchases"] = { event_type = "Purchase" } }
 
 local DEFAULT_RESULTS = 25
 

@@ -17,6 +17,8 @@ local error = error
 local min = math.min
 
 local _M = { name = "aws-semantic-similarity", MODEL_VERSION = 1, NEIGHBORS = 50 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-semantic-similarity"] = {} }
 
 function _M.train(data)
   local meta = common.metadata_neighbors(data.items, _M.NEIGHBORS)

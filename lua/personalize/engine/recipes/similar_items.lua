@@ -21,6 +21,8 @@ local ipairs, sqrt = ipairs, math.sqrt
 local sort = table.sort
 
 local _M = { name = "aws-similar-items", MODEL_VERSION = 1, NEIGHBORS = 50, METADATA_WEIGHT = 0.3 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-similar-items"] = {}, ["aws-vod-more-like-x"] = {} }
 
 function _M.train(data)
   local ix = common.index(data)

@@ -18,6 +18,11 @@ local ipairs, type, tonumber, setmetatable = ipairs, type, tonumber, setmetatabl
 local min, max, floor = math.min, math.max, math.floor
 
 local _M = { name = "aws-sims", MODEL_VERSION = 1, NEIGHBORS = 50 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-sims"] = {},
+  ["aws-ecomm-customers-who-viewed-x-also-viewed"] = { event_type = "View" },
+  ["aws-ecomm-frequently-bought-together"] = { event_type = "Purchase" },
+  ["aws-vod-because-you-watched-x"] = {} }
 
 local function hyper(config, name, default)
   local hp = type(config.solutionConfig) == "table" and config.solutionConfig.algorithmHyperParameters

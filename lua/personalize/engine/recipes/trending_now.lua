@@ -22,6 +22,8 @@ local max, min, sqrt = math.max, math.min, math.sqrt
 local sort = table.sort
 
 local _M = { name = "aws-trending-now", MODEL_VERSION = 1, KEEP = 500 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-trending-now"] = { batch = false }, ["aws-vod-trending-now"] = {} }
 
 function _M.train(data, config)
   config = config or {}

@@ -69,6 +69,9 @@ local log, exp, min, max, floor = math.log, math.exp, math.min, math.max, math.f
 local sort = table.sort
 
 local _M = { name = "aws-user-personalization", MODEL_VERSION = 2 }
+-- The recipes it trains, read by recipes/init.lua (options there).
+_M.RECIPES = { ["aws-user-personalization"] = {}, ["aws-user-personalization-v2"] = {},
+  ["aws-ecomm-recommended-for-you"] = {}, ["aws-vod-top-picks"] = {} }
 
 local DEFAULTS = {
   neighbors = 30, popularity_penalty = 0.5, recency_decay = 0.2, cosine_weight = 0.15,
