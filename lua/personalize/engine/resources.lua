@@ -132,38 +132,40 @@ function special.GetSolutionMetrics(eng, params)
   return { solutionVersionArn = sv.solutionVersionArn, metrics = sv._metrics or {} }
 end
 
-function special.StopSolutionVersionCreation(eng, params)
-  local sv, code, msg = find(eng, "solution_version", params.solutionVersionArn)
-  if not sv then return err(code, msg) end
-  if sv.status ~= "CREATE PENDING" and sv.status ~= "CREATE IN_PROGRESS" then
-    return err("ResourceInUseException", fmt("Solution version %s is %s: only a version being created can be stopped",
-      sv.solutionVersionArn, tostring(sv.status)))
+-- Moves the record of `kind` at `arn` to status `to` (for
+-- timings.pending) when its status is one of `from`; else
+-- ResourceInUseException with `refusal` (formatted with its ARN and status).
+local function transition(eng, kind, arn, from, to, refusal)
+  local r, code, msg = find(eng, kind, arn)
+  if not r then return err(code, msg) end
+  if not from[r.status] then
+    return err("ResourceInUseException", fmt(refusal, arn, tostring(r.status)))
   end
-  set_status(eng, sv, "CREATE STOPPING", eng.timings.pending)
+  set_status(eng, r, to, eng.timings.pending)
+  return r
+end
+
+function special.StopSolutionVersionCreation(eng, params)
+  local sv, code, msg = transition(eng, "solution_version", params.solutionVersionArn,
+    { ["CREATE PENDING"] = true, ["CREATE IN_PROGRESS"] = true }, "CREATE STOPPING",
+    "Solution version %s is %s: only a version being created can be stopped")
+  if not sv then return err(code, msg) end
   return {}
 end
 
-function special.StartRecommender(eng, params)
-  local r, code, msg = find(eng, "recommender", params.recommenderArn)
-  if not r then return err(code, msg) end
-  if r.status ~= "INACTIVE" then
-    return err("ResourceInUseException", fmt("Recommender %s is %s; only an INACTIVE recommender can be started",
-      r.recommenderArn, tostring(r.status)))
+-- StartRecommender and StopRecommender: a transition of the recommender.
+local function recommender_transition(from, to, refusal)
+  return function(eng, params)
+    local r, code, msg = transition(eng, "recommender", params.recommenderArn, from, to, refusal)
+    if not r then return err(code, msg) end
+    return { recommenderArn = r.recommenderArn }
   end
-  set_status(eng, r, "START PENDING", eng.timings.pending)
-  return { recommenderArn = r.recommenderArn }
 end
 
-function special.StopRecommender(eng, params)
-  local r, code, msg = find(eng, "recommender", params.recommenderArn)
-  if not r then return err(code, msg) end
-  if r.status ~= "ACTIVE" then
-    return err("ResourceInUseException", fmt("Recommender %s is %s; only an ACTIVE recommender can be stopped",
-      r.recommenderArn, tostring(r.status)))
-  end
-  set_status(eng, r, "STOP PENDING", eng.timings.pending)
-  return { recommenderArn = r.recommenderArn }
-end
+special.StartRecommender = recommender_transition({ INACTIVE = true }, "START PENDING",
+  "Recommender %s is %s; only an INACTIVE recommender can be started")
+special.StopRecommender = recommender_transition({ ACTIVE = true }, "STOP PENDING",
+  "Recommender %s is %s; only an ACTIVE recommender can be stopped")
 
 -- An update: the record's latest*Update summary goes through UPDATE
 -- PENDING and IN_PROGRESS; the new settings apply when it is done.
@@ -219,12 +221,20 @@ function special.UpdateDataset(eng, params)
   return { datasetArn = ds.datasetArn }
 end
 
-function special.UpdateSolution(eng, params)
-  local s, code, msg = find(eng, "solution", params.solutionArn)
-  if not s then return err(code, msg) end
-  if s.status ~= "ACTIVE" then
-    return err("ResourceInUseException", fmt("Solution %s is %s", s.solutionArn, tostring(s.status)))
+-- The record of `kind` at `arn` when it is ACTIVE, else
+-- ResourceInUseException (or not found).
+local function find_active(eng, kind, arn)
+  local r, code, msg = find(eng, kind, arn)
+  if not r then return err(code, msg) end
+  if r.status ~= "ACTIVE" then
+    return err("ResourceInUseException", fmt("%s %s is %s", KINDS[kind].api, arn, tostring(r.status)))
   end
+  return r
+end
+
+function special.UpdateSolution(eng, params)
+  local s, code, msg = find_active(eng, "solution", params.solutionArn)
+  if not s then return err(code, msg) end
   start_update(eng, s, "latestSolutionUpdate", {
     performAutoTraining = params.performAutoTraining, performIncrementalUpdate = params.performIncrementalUpdate,
     solutionUpdateConfig = params.solutionUpdateConfig })
@@ -232,11 +242,8 @@ function special.UpdateSolution(eng, params)
 end
 
 function special.UpdateRecommender(eng, params)
-  local r, code, msg = find(eng, "recommender", params.recommenderArn)
+  local r, code, msg = find_active(eng, "recommender", params.recommenderArn)
   if not r then return err(code, msg) end
-  if r.status ~= "ACTIVE" then
-    return err("ResourceInUseException", fmt("Recommender %s is %s", r.recommenderArn, tostring(r.status)))
-  end
   start_update(eng, r, "latestRecommenderUpdate", { recommenderConfig = params.recommenderConfig })
   return { recommenderArn = r.recommenderArn }
 end

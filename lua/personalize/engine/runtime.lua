@@ -469,15 +469,26 @@ local function with_properties(values, props)
   return values, names
 end
 
+-- The records of the list params[member]: each element's properties,
+-- then what fill(values, element) sets from its members. Returns them, or
+-- nil and why (an InvalidInputException).
+local function records_of(params, member, fill)
+  local records = {}
+  for i, x in ipairs(params[member]) do
+    local where = fmt("%s[%d]", member, i)
+    local props, perr = decode_properties(x.properties, where)
+    if not props then return nil, perr end
+    local values, names = with_properties({}, props)
+    fill(values, x)
+    records[i] = { values = values, where = where, props = names }
+  end
+  return records
+end
+
 function handlers.PutEvents(eng, params)
   local ds, code, msg = tracker_dataset(eng, params.trackingId, "INTERACTIONS")
   if not ds then return err(code, msg) end
-  local records = {}
-  for i, e in ipairs(params.eventList) do
-    local where = fmt("eventList[%d]", i)
-    local props, perr = decode_properties(e.properties, where)
-    if not props then return err("InvalidInputException", perr) end
-    local values, names = with_properties({}, props)
+  local records, perr = records_of(params, "eventList", function(values, e)
     set_present(values, "USER_ID", params.userId or params.sessionId)
     set_present(values, "ITEM_ID", e.itemId)
     values.TIMESTAMP = math.floor(e.sentAt)
@@ -487,8 +498,8 @@ function handlers.PutEvents(eng, params)
     if type(e.impression) == "table" and #e.impression > 0 then
       values.IMPRESSION = table.concat(e.impression, "|") -- the bulk CSV's form
     end
-    records[i] = { values = values, where = where, props = names }
-  end
+  end)
+  if not records then return err("InvalidInputException", perr) end
   -- `impression` is optional in every event (API reference, Event:
   -- "Required: No"; a recommendationId records implicit impressions), and
   -- AWS's exploration notebook sends clicks without one to a schema whose
@@ -499,15 +510,10 @@ end
 local function put_entities(eng, params, list_member, dtype, id_member, id_field)
   local ds, code, msg = typed_dataset(eng, params.datasetArn, dtype)
   if not ds then return err(code, msg) end
-  local records = {}
-  for i, x in ipairs(params[list_member]) do
-    local where = fmt("%s[%d]", list_member, i)
-    local props, perr = decode_properties(x.properties, where)
-    if not props then return err("InvalidInputException", perr) end
-    local values, names = with_properties({}, props)
+  local records, perr = records_of(params, list_member, function(values, x)
     set_present(values, id_field, x[id_member])
-    records[i] = { values = values, where = where, props = names }
-  end
+  end)
+  if not records then return err("InvalidInputException", perr) end
   return append_all(eng, ds, records)
 end
 
@@ -526,19 +532,14 @@ end
 function handlers.PutActionInteractions(eng, params)
   local ds, code, msg = tracker_dataset(eng, params.trackingId, "ACTION_INTERACTIONS")
   if not ds then return err(code, msg) end
-  local records = {}
-  for i, a in ipairs(params.actionInteractions) do
-    local where = fmt("actionInteractions[%d]", i)
-    local props, perr = decode_properties(a.properties, where)
-    if not props then return err("InvalidInputException", perr) end
-    local values, names = with_properties({}, props)
+  local records, perr = records_of(params, "actionInteractions", function(values, a)
     set_present(values, "USER_ID", a.userId or a.sessionId)
     set_present(values, "ACTION_ID", a.actionId)
     values.TIMESTAMP = math.floor(a.timestamp)
     set_present(values, "EVENT_TYPE", a.eventType)
     set_present(values, "RECOMMENDATION_ID", a.recommendationId)
-    records[i] = { values = values, where = where, props = names }
-  end
+  end)
+  if not records then return err("InvalidInputException", perr) end
   return append_all(eng, ds, records)
 end
 

@@ -10,7 +10,7 @@ local records = require "personalize.engine.resources.records"
 
 local type, tostring, tonumber, pairs, ipairs, select = type, tostring, tonumber, pairs, ipairs, select
 local fmt = string.format
-local DATASET_TYPES, err, find = records.DATASET_TYPES, records.err, records.find
+local KINDS, DATASET_TYPES, err, find = records.KINDS, records.DATASET_TYPES, records.err, records.find
 local require_active, hex_id, create = records.require_active, records.hex_id, records.create
 local copy_params = records.copy_params
 
@@ -124,15 +124,24 @@ function creators.DataDeletionJob(eng, params)
   return { dataDeletionJobArn = r.dataDeletionJobArn }
 end
 
-function creators.EventTracker(eng, params)
-  local group, code, msg = find(eng, "dataset_group", params.datasetGroupArn)
-  if not group then return err(code, msg) end
+-- The dataset group params.datasetGroupArn names, unless it already has
+-- a record of `kind` (one at most per group): then nil, `code` and
+-- `message` formatted with the group's ARN and the other record's.
+local function group_without(eng, params, kind, code, message)
+  local group, fcode, fmsg = find(eng, "dataset_group", params.datasetGroupArn)
+  if not group then return err(fcode, fmsg) end
   for _, other in pairs(eng.store.resources) do
-    if other._kind == "event_tracker" and other.datasetGroupArn == group.datasetGroupArn then
-      return err("LimitExceededException", fmt("Dataset group %s already has an event tracker (%s); the limit is 1",
-        group.datasetGroupArn, other.eventTrackerArn))
+    if other._kind == kind and other.datasetGroupArn == group.datasetGroupArn then
+      return err(code, fmt(message, group.datasetGroupArn, other[KINDS[kind].key]))
     end
   end
+  return group
+end
+
+function creators.EventTracker(eng, params)
+  local group, code, msg = group_without(eng, params, "event_tracker", "LimitExceededException",
+    "Dataset group %s already has an event tracker (%s); the limit is 1")
+  if not group then return err(code, msg) end
   local fields = copy_params(params, { "name", "datasetGroupArn" })
   fields.trackingId = records.uuid(eng)
   fields.accountId = eng.account_id
@@ -319,14 +328,9 @@ function creators.BatchSegmentJob(eng, params)
 end
 
 function creators.MetricAttribution(eng, params)
-  local group, code, msg = find(eng, "dataset_group", params.datasetGroupArn)
+  local group, code, msg = group_without(eng, params, "metric_attribution", "ResourceAlreadyExistsException",
+    "Dataset group %s already has a metric attribution (%s)")
   if not group then return err(code, msg) end
-  for _, other in pairs(eng.store.resources) do
-    if other._kind == "metric_attribution" and other.datasetGroupArn == group.datasetGroupArn then
-      return err("ResourceAlreadyExistsException", fmt("Dataset group %s already has a metric attribution (%s)",
-        group.datasetGroupArn, other.metricAttributionArn))
-    end
-  end
   if #params.metrics > 10 then
     return err("LimitExceededException", "a metric attribution has at most 10 metrics")
   end

@@ -271,15 +271,8 @@ local function page(eng, items, params, member)
 end
 _M.page = page
 
-_M.BY_API = BY_API
-_M.WAITS = WAITS
-_M.err = err
-_M.not_found = not_found
-_M.is_active = is_active
-_M.require_active = require_active
-_M.set_tags = set_tags
-_M.create = create
-_M.copy_params = copy_params
+_M.BY_API, _M.WAITS, _M.err, _M.not_found, _M.is_active = BY_API, WAITS, err, not_found, is_active
+_M.require_active, _M.set_tags, _M.create, _M.copy_params = require_active, set_tags, create, copy_params
 _M.children = children
 
 return _M

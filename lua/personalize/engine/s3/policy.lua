@@ -158,8 +158,6 @@ local function bucket_name_error(name)
 end
 _M.bucket_name_error = bucket_name_error
 
-_M.as_list = as_list
-_M.check_policy = check_policy
-_M.statement_applies = statement_applies
+_M.as_list, _M.check_policy, _M.statement_applies = as_list, check_policy, statement_applies
 
 return _M

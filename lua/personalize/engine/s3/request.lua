@@ -241,17 +241,9 @@ local function invalid_argument(message, name, value)
   return nil, "InvalidArgument", message, { { "ArgumentName", name }, { "ArgumentValue", value } }
 end
 
-_M.host_bucket = host_bucket
-_M.parse_query = parse_query
-_M.capitalise = capitalise
-_M.body_text = body_text
-_M.is_aws_chunked = is_aws_chunked
-_M.dechunk_string = dechunk_string
-_M.dechunk_file = dechunk_file
-_M.user_metadata = user_metadata
-_M.object_headers = object_headers
-_M.xml_response = xml_response
-_M.no_content = no_content
-_M.invalid_argument = invalid_argument
+_M.host_bucket, _M.parse_query, _M.capitalise, _M.body_text = host_bucket, parse_query, capitalise, body_text
+_M.is_aws_chunked, _M.dechunk_string, _M.dechunk_file = is_aws_chunked, dechunk_string, dechunk_file
+_M.user_metadata, _M.object_headers, _M.xml_response = user_metadata, object_headers, xml_response
+_M.no_content, _M.invalid_argument = no_content, invalid_argument
 
 return _M
