@@ -104,22 +104,20 @@ function special.ListRecipes(eng, params)
   return page(eng, recipes.list(params.domain), params, "recipes")
 end
 
-function special.DescribeRecipe(_, params)
-  local r = recipes.get(params.recipeArn)
-  if not r then return not_found("recipe", params.recipeArn) end
-  return { recipe = r }
-end
-
-function special.DescribeAlgorithm(_, params)
-  local a = recipes.algorithm(params.algorithmArn)
-  if not a then return not_found("algorithm", params.algorithmArn) end
-  return { algorithm = a }
-end
-
-function special.DescribeFeatureTransformation(_, params)
-  local f = recipes.feature_transformation(params.featureTransformationArn)
-  if not f then return not_found("feature transformation", params.featureTransformationArn) end
-  return { featureTransformation = f }
+-- DescribeRecipe, DescribeAlgorithm, DescribeFeatureTransformation: the
+-- records of engine.recipes' catalog.
+for op, d in pairs {
+  DescribeRecipe = { recipes.get, "recipeArn", "recipe", "recipe" },
+  DescribeAlgorithm = { recipes.algorithm, "algorithmArn", "algorithm", "algorithm" },
+  DescribeFeatureTransformation = { recipes.feature_transformation, "featureTransformationArn",
+                                    "featureTransformation", "feature transformation" },
+} do
+  local get, key, member, what = d[1], d[2], d[3], d[4]
+  special[op] = function(_, params)
+    local rec = get(params[key])
+    if not rec then return not_found(what, params[key]) end
+    return { [member] = rec }
+  end
 end
 
 function special.GetSolutionMetrics(eng, params)

@@ -16,15 +16,23 @@ local copy_params = records.copy_params
 
 local _M = {}
 
+-- Records the resource (records.create) and answers as Create* does: its
+-- ARN member; or nil, code, message.
+local function answer(eng, kind, params, fields, arn)
+  local r, code, msg = create(eng, kind, params, fields, arn)
+  if not r then return err(code, msg) end
+  local key = KINDS[kind].key
+  return { [key] = r[key] }
+end
+
+-- Kind-specific create handlers: (eng, params) -> result table or nil, code, message.
 local creators = {}
 
 function creators.Schema(eng, params)
   local domain = params.domain
   local ok, problem = eng.check_schema(params.schema, nil, domain)
   if not ok then return err("InvalidInputException", "Invalid schema: " .. problem) end
-  local r, code, msg = create(eng, "schema", params, copy_params(params, { "name", "schema", "domain" }))
-  if not r then return err(code, msg) end
-  return { schemaArn = r.schemaArn }
+  return answer(eng, "schema", params, copy_params(params, { "name", "schema", "domain" }))
 end
 
 function creators.DatasetGroup(eng, params)
@@ -56,10 +64,7 @@ function creators.Dataset(eng, params)
   local fields = copy_params(params, { "name", "schemaArn", "datasetGroupArn" })
   fields.datasetType = dtype
   fields._id = hex_id(eng, 16)
-  local r
-  r, code, msg = create(eng, "dataset", params, fields, arn)
-  if not r then return err(code, msg) end
-  return { datasetArn = r.datasetArn }
+  return answer(eng, "dataset", params, fields, arn)
 end
 
 local function s3_location(s)
@@ -104,10 +109,7 @@ function creators.DatasetExportJob(eng, params)
   end
   local fields = copy_params(params, { "jobName", "datasetArn", "roleArn", "jobOutput" })
   fields.ingestionMode = params.ingestionMode or "PUT"
-  local r
-  r, code, msg = create(eng, "dataset_export_job", params, fields)
-  if not r then return err(code, msg) end
-  return { datasetExportJobArn = r.datasetExportJobArn }
+  return answer(eng, "dataset_export_job", params, fields)
 end
 
 function creators.DataDeletionJob(eng, params)
@@ -167,10 +169,7 @@ function creators.Filter(eng, params)
     end))
   end
   if problem then return err("InvalidInputException", "Invalid filter expression: " .. problem) end
-  local r
-  r, code, msg = create(eng, "filter", params, copy_params(params, { "name", "datasetGroupArn", "filterExpression" }))
-  if not r then return err(code, msg) end
-  return { filterArn = r.filterArn }
+  return answer(eng, "filter", params, copy_params(params, { "name", "datasetGroupArn", "filterExpression" }))
 end
 
 local function check_recipe(arn, want_domain)
@@ -204,10 +203,7 @@ function creators.Solution(eng, params)
     "performAutoTraining", "performIncrementalUpdate" })
   fields.performHPO = params.performHPO or false
   fields.performAutoML = false
-  local r
-  r, code, msg = create(eng, "solution", params, fields)
-  if not r then return err(code, msg) end
-  return { solutionArn = r.solutionArn }
+  return answer(eng, "solution", params, fields)
 end
 
 function creators.SolutionVersion(eng, params)
@@ -225,10 +221,7 @@ function creators.SolutionVersion(eng, params)
     datasetGroupArn = sol.datasetGroupArn, eventType = sol.eventType, solutionConfig = sol.solutionConfig,
     performHPO = sol.performHPO, performAutoML = sol.performAutoML, trainingMode = mode,
     trainingType = "MANUAL", _id = id }
-  local r
-  r, code, msg = create(eng, "solution_version", params, fields, sol.solutionArn .. "/" .. id)
-  if not r then return err(code, msg) end
-  return { solutionVersionArn = r.solutionVersionArn }
+  return answer(eng, "solution_version", params, fields, sol.solutionArn .. "/" .. id)
 end
 
 local function campaign_config(params)
@@ -255,10 +248,7 @@ function creators.Campaign(eng, params)
   fields.minProvisionedTPS = params.minProvisionedTPS or 1
   fields.campaignConfig = params.campaignConfig
   fields.solutionArn = sv.solutionArn
-  local r
-  r, code, msg = create(eng, "campaign", params, fields)
-  if not r then return err(code, msg) end
-  return { campaignArn = r.campaignArn }
+  return answer(eng, "campaign", params, fields)
 end
 
 function creators.Recommender(eng, params)

@@ -205,8 +205,6 @@ local function copy_params(params, names)
   return out
 end
 
--- Kind-specific create handlers: (eng, params) -> result table or nil, code, message.
-
 -- The records that keep `r` from being deleted, as "kind ARN" strings.
 local function children(eng, r)
   local def = KINDS[r._kind]
