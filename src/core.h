@@ -12,7 +12,7 @@
 
 void pz_open_crypto(lua_State *L);	/* lcrypto.c: sha256, hmac, hex */
 void pz_open_sigv4(lua_State *L);	/* lsigv4.c: the signer userdata */
-void pz_open_http(lua_State *L);	/* http.c: libcurl easy + multi */
+void pz_open_http(lua_State *L);	/* http*.c: libcurl easy + multi */
 void pz_open_fs(lua_State *L);		/* fs.c: atomic writes, locks, dirs */
 
 #endif

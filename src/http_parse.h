@@ -1,5 +1,6 @@
 /*
- * http_parse.h - the response header-line parser that http.c uses.
+ * http_parse.h - the response header-line parser of the libcurl binding
+ * (http_transfer.c, its header callback).
  *
  * The functions below live in src/http_parse.c and use neither Lua nor
  * libcurl, so a fuzz target links that file alone:
