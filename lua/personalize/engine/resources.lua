@@ -29,7 +29,7 @@ local lifecycle = require "personalize.engine.resources.lifecycle"
 
 local type, tostring, pairs, ipairs, concat, fmt = type, tostring, pairs, ipairs, table.concat, string.format
 local KINDS, BY_API, err, not_found = records.KINDS, records.BY_API, records.err, records.not_found
-local find, require_active, set_status = records.find, records.require_active, records.set_status
+local find, set_status = records.find, records.set_status
 local set_tags, children, destroy, page = records.set_tags, records.children, records.destroy, records.page
 local creators, campaign_config = create.creators, create.campaign_config
 
@@ -184,11 +184,8 @@ function special.UpdateCampaign(eng, params)
   end
   if params.solutionVersionArn then
     local sv
-    sv, code, msg = find(eng, "solution_version", params.solutionVersionArn)
+    sv, code, msg = records.find_usable(eng, "solution_version", params.solutionVersionArn, "Solution version")
     if not sv then return err(code, msg) end
-    local ok
-    ok, code, msg = require_active(sv, "Solution version")
-    if not ok then return err(code, msg) end
     if sv.solutionArn ~= c.solutionArn then
       return err("InvalidInputException", fmt("Solution version %s belongs to another solution than campaign %s",
         sv.solutionVersionArn, c.campaignArn))

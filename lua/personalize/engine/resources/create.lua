@@ -11,7 +11,7 @@ local records = require "personalize.engine.resources.records"
 local type, tostring, tonumber, pairs, ipairs, select = type, tostring, tonumber, pairs, ipairs, select
 local fmt = string.format
 local KINDS, DATASET_TYPES, err, find = records.KINDS, records.DATASET_TYPES, records.err, records.find
-local require_active, hex_id, create = records.require_active, records.hex_id, records.create
+local find_usable, hex_id, create = records.find_usable, records.hex_id, records.create
 local copy_params = records.copy_params
 
 local _M = {}
@@ -72,11 +72,8 @@ local function s3_location(s)
 end
 
 function creators.DatasetImportJob(eng, params)
-  local ds, code, msg = find(eng, "dataset", params.datasetArn)
+  local ds, code, msg = find_usable(eng, "dataset", params.datasetArn, "Dataset")
   if not ds then return err(code, msg) end
-  local r
-  r, code, msg = require_active(ds, "Dataset")
-  if not r then return err(code, msg) end
   local loc = params.dataSource and params.dataSource.dataLocation
   if not s3_location(loc) then
     return err("InvalidInputException", fmt(
@@ -95,9 +92,7 @@ function creators.DatasetImportJob(eng, params)
   end
   local fields = copy_params(params, { "jobName", "datasetArn", "dataSource", "roleArn", "publishAttributionMetricsToS3" })
   fields.importMode = mode
-  r, code, msg = create(eng, "dataset_import_job", params, fields)
-  if not r then return err(code, msg) end
-  return { datasetImportJobArn = r.datasetImportJobArn }
+  return answer(eng, "dataset_import_job", params, fields)
 end
 
 function creators.DatasetExportJob(eng, params)
@@ -207,11 +202,8 @@ function creators.Solution(eng, params)
 end
 
 function creators.SolutionVersion(eng, params)
-  local sol, code, msg = find(eng, "solution", params.solutionArn)
+  local sol, code, msg = find_usable(eng, "solution", params.solutionArn, "Solution")
   if not sol then return err(code, msg) end
-  local ok
-  ok, code, msg = require_active(sol, "Solution")
-  if not ok then return err(code, msg) end
   local mode = params.trainingMode or "FULL"
   if mode ~= "FULL" and mode ~= "UPDATE" and mode ~= "AUTOTRAIN" then
     return err("InvalidInputException", fmt("trainingMode must be FULL, UPDATE or AUTOTRAIN, got %q", tostring(mode)))
@@ -237,11 +229,8 @@ local function campaign_config(params)
 end
 
 function creators.Campaign(eng, params)
-  local sv, code, msg = find(eng, "solution_version", params.solutionVersionArn)
+  local sv, code, msg = find_usable(eng, "solution_version", params.solutionVersionArn, "Solution version")
   if not sv then return err(code, msg) end
-  local ok
-  ok, code, msg = require_active(sv, "Solution version")
-  if not ok then return err(code, msg) end
   local config, problem = campaign_config(params)
   if not config then return err("InvalidInputException", problem) end
   local fields = copy_params(params, { "name", "solutionVersionArn" })
@@ -274,12 +263,9 @@ function creators.Recommender(eng, params)
   return { recommenderArn = r.recommenderArn }
 end
 
-local function batch_job(eng, params, kind, out_key)
-  local sv, code, msg = find(eng, "solution_version", params.solutionVersionArn)
+local function batch_job(eng, params, kind)
+  local sv, code, msg = find_usable(eng, "solution_version", params.solutionVersionArn, "Solution version")
   if not sv then return err(code, msg) end
-  local ok
-  ok, code, msg = require_active(sv, "Solution version")
-  if not ok then return err(code, msg) end
   local input = params.jobInput and params.jobInput.s3DataSource and params.jobInput.s3DataSource.path
   local output = params.jobOutput and params.jobOutput.s3DataDestination and params.jobOutput.s3DataDestination.path
   if not s3_location(input) then
@@ -289,21 +275,19 @@ local function batch_job(eng, params, kind, out_key)
     return err("InvalidInputException", fmt("jobOutput.s3DataDestination.path must be an s3:// URL, got %q", tostring(output)))
   end
   if params.filterArn then
-    ok, code, msg = find(eng, "filter", params.filterArn)
-    if not ok then return err(code, msg) end
+    local filter
+    filter, code, msg = find(eng, "filter", params.filterArn)
+    if not filter then return err(code, msg) end
   end
   local fields = copy_params(params, { "jobName", "solutionVersionArn", "jobInput", "jobOutput", "roleArn",
     "filterArn", "batchInferenceJobConfig", "themeGenerationConfig" })
   fields.numResults = params.numResults or 25
   fields.batchInferenceJobMode = kind == "batch_inference_job" and (params.batchInferenceJobMode or "STANDARD") or nil
-  local r
-  r, code, msg = create(eng, kind, params, fields)
-  if not r then return err(code, msg) end
-  return { [out_key] = r[out_key] }
+  return answer(eng, kind, params, fields)
 end
 
 function creators.BatchInferenceJob(eng, params)
-  return batch_job(eng, params, "batch_inference_job", "batchInferenceJobArn")
+  return batch_job(eng, params, "batch_inference_job")
 end
 
 function creators.BatchSegmentJob(eng, params)
@@ -314,7 +298,7 @@ function creators.BatchSegmentJob(eng, params)
       "Batch segment jobs need a USER_SEGMENTATION recipe (aws-item-affinity, aws-item-attribute-affinity); %s is %s",
       recipe.recipeArn, recipe.recipeType))
   end
-  return batch_job(eng, params, "batch_segment_job", "batchSegmentJobArn")
+  return batch_job(eng, params, "batch_segment_job")
 end
 
 function creators.MetricAttribution(eng, params)

@@ -128,6 +128,14 @@ local function require_active(r, what)
   return r
 end
 
+-- The record of `kind` at `arn` when other calls may use it
+-- (require_active), else nil, code, message.
+local function find_usable(eng, kind, arn, what)
+  local r, code, msg = find(eng, kind, arn)
+  if not r then return err(code, msg) end
+  return require_active(r, what)
+end
+
 local function hex_id(eng, n)
   return core.sha256_hex(eng.salt .. ":" .. eng.store:next_seq() .. ":" .. eng.now()):sub(1, n)
 end
@@ -270,7 +278,7 @@ end
 _M.page = page
 
 _M.BY_API, _M.WAITS, _M.err, _M.not_found, _M.is_active = BY_API, WAITS, err, not_found, is_active
-_M.require_active, _M.set_tags, _M.create, _M.copy_params = require_active, set_tags, create, copy_params
+_M.find_usable, _M.require_active, _M.set_tags, _M.create, _M.copy_params = find_usable, require_active, set_tags, create, copy_params
 _M.children = children
 
 return _M
