@@ -109,4 +109,18 @@ function _M.parse_time(s)
   return _M.utc_time(tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(sec)) - offset
 end
 
+-- The x-amz-meta-* headers of an S3 request or answer (lower-case
+-- names), without the prefix; nil when there are none.
+function _M.user_metadata(headers)
+  local meta
+  for k, v in pairs(headers) do
+    local name = k:match("^x%-amz%-meta%-(.+)$")
+    if name then
+      meta = meta or {}
+      meta[name] = v
+    end
+  end
+  return meta
+end
+
 return _M

@@ -460,15 +460,7 @@ local function object_headers(headers)
     ServerSideEncryption = headers["x-amz-server-side-encryption"],
     AcceptRanges = headers["accept-ranges"],
   }
-  local meta
-  for k, v in pairs(headers) do
-    local name = k:match("^x%-amz%-meta%-(.+)$")
-    if name then
-      meta = meta or {}
-      meta[name] = v
-    end
-  end
-  res.Metadata = meta or {}
+  res.Metadata = codec.user_metadata(headers) or {}
   return res
 end
 

@@ -354,6 +354,15 @@ static int lua_cell_number(lua_State *L, int tbl, lua_Integer i, double *x)
 	return ok;
 }
 
+/* The id in `d` of a Lua cell's text: -2 when empty, -1 out of memory. */
+static int64_t lua_cell_intern(lua_State *L, dict *d, int tbl, lua_Integer i, char *scratch)
+{
+	size_t len;
+	const char *s = lua_cell_text(L, tbl, i, &len, scratch);
+
+	return s == NULL ? -2 : dict_intern(d, s, len);
+}
+
 /* Row i (1-based) of the extra rows: as part_row. cols[k] are stack indexes or 0. */
 static int extra_row(lua_State *L, builder *b, const int cols[S_COUNT], lua_Integer i,
 		     int32_t *user, int32_t *item, double *t, double *w)
@@ -374,17 +383,15 @@ static int extra_row(lua_State *L, builder *b, const int cols[S_COUNT], lua_Inte
 	has_value = lua_cell_number(L, cols[S_VALUE], i, &value);
 	if (!value_passes(&b->f, rule, has_value, value, w))
 		return 0;
-	s = lua_cell_text(L, cols[S_USER], i, &len, scratch);
-	if (s == NULL)
+	g = lua_cell_intern(L, &b->users, cols[S_USER], i, scratch);
+	if (g == -2)
 		return 0;
-	g = dict_intern(&b->users, s, len);
 	if (g < 0)
 		goto oom;
 	*user = (int32_t)g;
-	s = lua_cell_text(L, cols[S_ITEM], i, &len, scratch);
-	if (s == NULL)
+	g = lua_cell_intern(L, &b->items, cols[S_ITEM], i, scratch);
+	if (g == -2)
 		return 0;
-	g = dict_intern(&b->items, s, len);
 	if (g < 0)
 		goto oom;
 	*item = (int32_t)g;

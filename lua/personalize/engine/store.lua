@@ -45,6 +45,7 @@ Store.__index = Store
 
 _M.json = cjson
 
+-- A whole file's bytes, or nil when it cannot be read.
 local function read_all(path)
   local f = io_open(path, "rb")
   if not f then return nil end
@@ -52,6 +53,7 @@ local function read_all(path)
   f:close()
   return s
 end
+_M.read_file = read_all
 
 local function dirname(path)
   return path:match("^(.*)/[^/]*$") or "."

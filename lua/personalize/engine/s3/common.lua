@@ -10,7 +10,8 @@
 --   c.el(name, value), c.xml_document(root, parts)   -- response XML
 local core = require "personalize.core"
 local codec = require "personalize.codec"
-local cjson = require("personalize.engine.store").json
+local store = require "personalize.engine.store"
+local cjson = store.json
 
 local type, tostring, tonumber, ipairs = type, tostring, tonumber, ipairs
 local pcall = pcall
@@ -121,13 +122,7 @@ end
 ---------------------------------------------------------------------------
 -- Files
 
-local function read_file(path)
-  local f = io_open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = store.read_file
 
 local function file_size(path)
   local f = io_open(path, "rb")

@@ -205,17 +205,7 @@ local function dechunk_file(src, dest, ctx)
 end
 
 -- The x-amz-meta-* headers of a request, without the prefix.
-local function user_metadata(h)
-  local meta
-  for k, v in pairs(h) do
-    local name = k:match("^x%-amz%-meta%-(.+)$")
-    if name then
-      meta = meta or {}
-      meta[name] = v
-    end
-  end
-  return meta
-end
+local user_metadata = codec.user_metadata
 
 local function object_headers(meta)
   local h = {
