@@ -197,20 +197,40 @@ local function write_rows(eng, ds, data, name, doc)
   return { dir = rel, rows = data.n }
 end
 
+-- Calls each(row) for every record of the journal of `ds` not yet folded
+-- into the parts (`meta`: data.json's members, or nil), decoded; lines
+-- that do not decode to a record are skipped. Returns the journal's line count.
+local function each_journal_row(eng, ds, meta, each)
+  local lines = eng.store:read_lines(events_path(ds))
+  for i = (meta and tonumber(meta["@journal_skip"]) or 0) + 1, #lines do
+    local ok, row = pcall(cjson.decode, lines[i])
+    if ok and type(row) == "table" then each(row) end
+  end
+  return #lines
+end
+
 -- All rows of dataset `ds`: imported ones, then those sent one by one.
 function _M.dataset_data(eng, ds)
   local cached = eng.cache[ds.datasetArn]
   if cached then return cached end
   local data, meta = bulk_data(eng, ds)
   bulk_rows[data] = data.n
-  local lines = eng.store:read_lines(events_path(ds))
-  for i = (tonumber(meta["@journal_skip"]) or 0) + 1, #lines do
-    local ok, row = pcall(cjson.decode, lines[i])
-    if ok and type(row) == "table" then add_row(data, row) end
-  end
-  journal_lines[data] = #lines
+  journal_lines[data] = each_journal_row(eng, ds, meta, function(row) add_row(data, row) end)
   eng.cache[ds.datasetArn] = data
   return data
+end
+
+-- Adds interaction `i` (user `u`, item or action `item`) to a per-user index.
+local function add_entry(idx, u, item, etype, value, i)
+  u = tostring(u)
+  local h = idx.by_user[u]
+  if not h then
+    h = { n = 0, item = {}, etype = {}, value = {}, row = {} }
+    idx.by_user[u] = h
+  end
+  local k = h.n + 1
+  h.n = k
+  h.item[k], h.etype[k], h.value[k], h.row[k] = tostring(item), etype, value, i
 end
 
 -- The per-user index of an interactions dataset's rows, built once per
@@ -228,20 +248,9 @@ function _M.interaction_index(eng, ds)
     local id_col = ds.datasetType == "ACTION_INTERACTIONS" and "ACTION_ID" or "ITEM_ID"
     local users, items = data.USER_ID or {}, data[id_col] or {}
     local types, values = data.EVENT_TYPE or {}, data.EVENT_VALUE or {}
-    local by_user = idx.by_user
     for i = idx.n + 1, data.n do
       local u, item = users[i], items[i]
-      if u ~= nil and item ~= nil then
-        u = tostring(u)
-        local h = by_user[u]
-        if not h then
-          h = { n = 0, item = {}, etype = {}, value = {}, row = {} }
-          by_user[u] = h
-        end
-        local k = h.n + 1
-        h.n = k
-        h.item[k], h.etype[k], h.value[k], h.row[k] = tostring(item), types[i], values[i], i
-      end
+      if u ~= nil and item ~= nil then add_entry(idx, u, item, types[i], values[i], i) end
     end
     idx.n = data.n
   end
@@ -262,14 +271,10 @@ local function journal_index(eng, ds)
   if doc and not doc["@parts"] then return _M.interaction_index(eng, ds) end
   idx = { n = doc and tonumber(doc.n) or 0, by_user = {} }
   idx.bulk_n = idx.n
-  local lines = eng.store:read_lines(events_path(ds))
-  for i = (doc and tonumber(doc["@journal_skip"]) or 0) + 1, #lines do
-    local ok, row = pcall(cjson.decode, lines[i])
-    if ok and type(row) == "table" then   -- as dataset_data reads the journal
-      idx.n = idx.n + 1
-      _M.index_row(idx, ds, row, idx.n)
-    end
-  end
+  each_journal_row(eng, ds, doc, function(row)
+    idx.n = idx.n + 1   -- numbered as dataset_data appends them
+    _M.index_row(idx, ds, row, idx.n)
+  end)
   eng.cache[key] = idx
   return idx
 end
@@ -279,18 +284,10 @@ function _M.index_row(idx, ds, row, i)
   local id_col = ds.datasetType == "ACTION_INTERACTIONS" and "ACTION_ID" or "ITEM_ID"
   local u, item = row.USER_ID, row[id_col]
   if u == nil or u == null or item == nil or item == null then return end
-  u = tostring(u)
-  local h = idx.by_user[u]
-  if not h then
-    h = { n = 0, item = {}, etype = {}, value = {}, row = {} }
-    idx.by_user[u] = h
-  end
-  local k = h.n + 1
-  h.n = k
   local etype, value = row.EVENT_TYPE, row.EVENT_VALUE
   if etype == null then etype = nil end
   if value == null then value = nil end
-  h.item[k], h.etype[k], h.value[k], h.row[k] = tostring(item), etype, value, i
+  add_entry(idx, u, item, etype, value, i)
 end
 
 -- The group's datasets by type ("INTERACTIONS", "ITEMS", ...).
@@ -317,11 +314,7 @@ local function training_rows(eng, ds)
   local dirs = {}
   for i, part in ipairs(doc["@parts"]) do dirs[i] = part_dir(eng, ds, part.dir) end
   local extra = { n = 0 }
-  local lines = eng.store:read_lines(events_path(ds))
-  for i = (tonumber(doc["@journal_skip"]) or 0) + 1, #lines do
-    local ok, row = pcall(cjson.decode, lines[i])
-    if ok and type(row) == "table" then add_row(extra, row) end
-  end
+  each_journal_row(eng, ds, doc, function(row) add_row(extra, row) end)
   local rows = training.lazy_rows((tonumber(doc.n) or 0) + extra.n, function() return _M.dataset_data(eng, ds) end)
   bulk_rows[rows] = tonumber(doc.n) or 0
   return rows, { parts = dirs, extra = extra }
