@@ -27,8 +27,8 @@
  * filters: opts.event_type (equal), opts.threshold (EVENT_VALUE at least),
  * opts.params ({ [type] = { threshold =, weight = } }: only the listed
  * types, each with its threshold and weight). `rows` counts the rows that
- * pass and `active_users` the users with at least two of them (the
- * minimum-data rules); rows whose weight is 0 or less are then left out
+ * pass and `active_users` the users with at least opts.active_rows
+ * (default 2) of them (the minimum-data rules); rows whose weight is 0 or less are then left out
  * of the histories. The histories are hist.h's: users and items numbered
  * in the order of their sorted ids, each user's distinct items oldest
  * first by their latest interaction (equal times: the later row), with

@@ -36,6 +36,7 @@ typedef struct {
 	type_rule rules[MAX_FILTERS];
 	int nrules;
 	int needs_value;	/* some threshold reads EVENT_VALUE */
+	lua_Integer active_rows;	/* opts.active_rows: rows that make a user active */
 } filters;
 
 /* A value's source: a mapped column, or a Lua column (the extra rows). */
@@ -514,6 +515,9 @@ static void read_filters(lua_State *L, int opts, filters *f)
 		}
 	}
 	lua_pop(L, 1);
+	lua_getfield(L, opts, "active_rows");
+	f->active_rows = lua_isnumber(L, -1) ? lua_tointeger(L, -1) : 2;
+	lua_pop(L, 1);
 	f->needs_value = f->has_threshold;
 	for (int r = 0; r < f->nrules; r++)
 		f->needs_value |= f->rules[r].has_threshold;
@@ -796,7 +800,7 @@ int pz_hist_build(lua_State *L)
 			}
 			uoff[urank[g] + 1] = d;
 			first_of[urank[g]] = (int32_t)g;
-			if (b->upass[g] >= 2)
+			if (b->upass[g] >= b->f.active_rows)
 				u->active_users++;
 			u->rows += b->upass[g];
 		}

@@ -158,25 +158,33 @@ function _M.subset(rows, index)
   return out
 end
 
--- The minimum-data rules over rows (USER_ID column): nil, or the reason.
-local function check_minimum(rows, phrase, noun)
-  local n = rows.n
+-- The minimum-data rules for n rows (`noun`) of which active() users have
+-- at least MIN_USER_INTERACTIONS: nil, or the reason.
+local function minimum_problem(n, active, phrase, noun)
   if n < _M.MIN_INTERACTIONS then
     return fmt("Dataset has fewer than %d %s%s (found %d)", _M.MIN_INTERACTIONS, noun, phrase, n)
   end
-  local per_user, active = {}, 0
-  local users = rows.USER_ID
-  for i = 1, n do
-    local u = users[i]
-    local c = (per_user[u] or 0) + 1
-    per_user[u] = c
-    if c == _M.MIN_USER_INTERACTIONS then active = active + 1 end
-  end
-  if active < _M.MIN_ACTIVE_USERS then
+  local a = active()
+  if a < _M.MIN_ACTIVE_USERS then
     return fmt("Dataset has fewer than %d users with at least %d %s each%s (found %d)",
-      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, noun, phrase, active)
+      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, noun, phrase, a)
   end
   return nil
+end
+
+-- The minimum-data rules over rows (USER_ID column): nil, or the reason.
+local function check_minimum(rows, phrase, noun)
+  return minimum_problem(rows.n, function()
+    local per_user, active = {}, 0
+    local users = rows.USER_ID
+    for i = 1, rows.n do
+      local u = users[i]
+      local c = (per_user[u] or 0) + 1
+      per_user[u] = c
+      if c == _M.MIN_USER_INTERACTIONS then active = active + 1 end
+    end
+    return active
+  end, phrase, noun)
 end
 
 -- PERSONALIZED_ACTIONS recipes: the rules count action interactions.
@@ -219,16 +227,10 @@ local function filtered(rows, f)
   return _M.subset(rows, index)
 end
 
--- The minimum-data rules over the histories built in C (personalize.engine.core's hist_build).
+-- The minimum-data rules over the histories built in C (hist_options has
+-- hist_build count the users with MIN_USER_INTERACTIONS rows).
 local function check_minimum_hist(st, phrase)
-  if st.rows < _M.MIN_INTERACTIONS then
-    return fmt("Dataset has fewer than %d %s%s (found %d)", _M.MIN_INTERACTIONS, "interactions", phrase, st.rows)
-  end
-  if st.active_users < _M.MIN_ACTIVE_USERS then
-    return fmt("Dataset has fewer than %d users with at least %d %s each%s (found %d)",
-      _M.MIN_ACTIVE_USERS, _M.MIN_USER_INTERACTIONS, "interactions", phrase, st.active_users)
-  end
-  return nil
+  return minimum_problem(st.rows, function() return st.active_users end, phrase, "interactions")
 end
 
 -- The options of hist_build for filters `f`.
@@ -238,7 +240,8 @@ local function hist_options(f, source)
     params = {}
     for name, p in pairs(f.params) do params[name] = { threshold = p.threshold, weight = f.weights[name] } end
   end
-  return { extra = source.extra, event_type = f.event_type, threshold = f.threshold, params = params }
+  return { extra = source.extra, event_type = f.event_type, threshold = f.threshold, params = params,
+           active_rows = _M.MIN_USER_INTERACTIONS }
 end
 
 -- Interactions stored as column files (data.sources.interactions =
