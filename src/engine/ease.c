@@ -686,27 +686,6 @@ static int ease_gc(lua_State *L)
 	return 0;
 }
 
-static double number_at(lua_State *L, const char *fn, int t, lua_Integer i, const char *what)
-{
-	double d;
-
-	lua_rawgeti(L, t, (int)i);
-	if (lua_type(L, -1) != LUA_TNUMBER)
-		return luaL_error(L, "%s: %s[%d] is not a number", fn, what, (int)i);
-	d = lua_tonumber(L, -1);
-	lua_pop(L, 1);
-	return d;
-}
-
-static lua_Integer integer_at(lua_State *L, const char *fn, int t, lua_Integer i,
-			      lua_Integer lo, lua_Integer hi, const char *what)
-{
-	double d = number_at(L, fn, t, i, what);
-
-	if (!(d >= (double)lo && d <= (double)hi) || d != floor(d))
-		return luaL_error(L, "%s: %s[%d] is out of range", fn, what, (int)i);
-	return (lua_Integer)d;
-}
 
 
 /* core.ease(hist_off, hist, hist_w, n_items, opts): hist_off has
@@ -781,7 +760,7 @@ static ease_ud *read_hist(lua_State *L, const char *fn, pz_hist *h)
 	if (u->off == NULL || u->item == NULL || u->weight == NULL)
 		luaL_error(L, "%s: out of memory", fn);
 	for (i = 0; i <= n_users; i++) {
-		lua_Integer v = integer_at(L, fn, 1, i + 1, 1, total + 1, "hist_off");
+		lua_Integer v = pz_integer_at(L, fn, 1, i + 1, 1, total + 1, "hist_off");
 
 		u->off[i] = v - 1;
 		if (i > 0 && u->off[i] < u->off[i - 1])
@@ -790,10 +769,10 @@ static ease_ud *read_hist(lua_State *L, const char *fn, pz_hist *h)
 	if (u->off[0] != 0 || u->off[n_users] != total)
 		luaL_error(L, "%s: hist_off must run from 1 to #hist + 1", fn);
 	for (i = 0; i < total; i++) {
-		u->item[i] = (int32_t)(integer_at(L, fn, 2, i + 1, 1, n_items, "hist") - 1);
+		u->item[i] = (int32_t)(pz_integer_at(L, fn, 2, i + 1, 1, n_items, "hist") - 1);
 		u->weight[i] = 1;
 		if (has_w) {
-			double d = number_at(L, fn, 3, i + 1, "hist_w");
+			double d = pz_number_at(L, fn, 3, i + 1, "hist_w");
 
 			if (!(d >= -1e12 && d <= 1e12))
 				luaL_error(L, "%s: hist_w[%d] is not finite", fn, (int)(i + 1));
@@ -929,15 +908,15 @@ static int l_rows(lua_State *L)
 	if (r->off == NULL || r->nbr == NULL || r->sim == NULL)
 		return luaL_error(L, "rows: out of memory");
 	for (i = 0; i <= n; i++) {
-		r->off[i] = integer_at(L, "rows", 1, i + 1, 1, total + 1, "off") - 1;
+		r->off[i] = pz_integer_at(L, "rows", 1, i + 1, 1, total + 1, "off") - 1;
 		if (i > 0 && r->off[i] < r->off[i - 1])
 			return luaL_error(L, "rows: off[%d] is smaller than the one before", (int)(i + 1));
 	}
 	if (r->off[0] != 0 || r->off[n] != total)
 		return luaL_error(L, "rows: off must run from 1 to #nbr + 1");
 	for (i = 0; i < total; i++) {
-		r->nbr[i] = (int32_t)(integer_at(L, "rows", 2, i + 1, 1, n, "nbr") - 1);
-		r->sim[i] = number_at(L, "rows", 3, i + 1, "sim");
+		r->nbr[i] = (int32_t)(pz_integer_at(L, "rows", 2, i + 1, 1, n, "nbr") - 1);
+		r->sim[i] = pz_number_at(L, "rows", 3, i + 1, "sim");
 	}
 	return 1;
 }
@@ -972,7 +951,7 @@ static int l_votes(lua_State *L)
 	memset(part, 0, ((size_t)n_items + 1) * 2 * sizeof *part);
 	memset(seen, 0, (size_t)n_items + 1);
 	for (i = 0; i < n_list; i++)
-		list[i] = (int32_t)(integer_at(L, "votes", 1, i + 1, 1, n_items, "items") - 1);
+		list[i] = (int32_t)(pz_integer_at(L, "votes", 1, i + 1, 1, n_items, "items") - 1);
 	for (arg = 3; arg + 3 <= top; arg += 4) {
 		ease_rows *r = luaL_checkudata(L, arg, ROWS_MT);
 		lua_Integer n = luaL_checkinteger(L, arg + 1);

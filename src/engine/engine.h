@@ -10,6 +10,8 @@
 #ifndef PERSONALIZE_ENGINE_H
 #define PERSONALIZE_ENGINE_H
 
+#include <math.h>
+
 #include "../compat.h"
 
 void pz_open_sqlite(lua_State *L);	/* sqlite.c: the state database */
@@ -41,6 +43,32 @@ static inline double pz_opt_number(lua_State *L, int opts, const char *fn, const
 	}
 	lua_pop(L, 1);
 	return v;
+}
+
+/* t[i] (t: a stack index) as a number; raises "<fn>: <what>[i] is not a number". */
+static inline double pz_number_at(lua_State *L, const char *fn, int t, lua_Integer i, const char *what)
+{
+	double d;
+
+	lua_rawgeti(L, t, (int)i);
+	if (lua_type(L, -1) != LUA_TNUMBER)
+		return luaL_error(L, "%s: %s[%d] is not a number", fn, what, (int)i);
+	d = lua_tonumber(L, -1);
+	lua_pop(L, 1);
+	return d;
+}
+
+/* t[i] as an integer in [lo, hi]; raises naming fn, what and i otherwise. */
+static inline lua_Integer pz_integer_at(lua_State *L, const char *fn, int t, lua_Integer i,
+					lua_Integer lo, lua_Integer hi, const char *what)
+{
+	double d = pz_number_at(L, fn, t, i, what);
+
+	if (!(d >= (double)lo && d <= (double)hi))
+		return luaL_error(L, "%s: %s[%d] is out of range", fn, what, (int)i);
+	if (d != floor(d))
+		return luaL_error(L, "%s: %s[%d] is not an integer", fn, what, (int)i);
+	return (lua_Integer)d;
 }
 
 #endif

@@ -60,28 +60,6 @@ static void *recs_buffer(lua_State *L, size_t n, size_t size)
 	return p;
 }
 
-/* t[i] as an integer in [lo, hi]; raises naming the argument otherwise. */
-static lua_Integer index_at(lua_State *L, int t, size_t i, lua_Integer lo,
-			    lua_Integer hi, const char *what)
-{
-	lua_Number d;
-	lua_Integer v;
-
-	lua_rawgeti(L, t, (int)i);
-	if (lua_type(L, -1) != LUA_TNUMBER)
-		return luaL_error(L, "recs_neighbors: %s[%d] is not a number",
-				  what, (int)i);
-	d = lua_tonumber(L, -1);
-	lua_pop(L, 1);
-	if (!(d >= (lua_Number)lo && d <= (lua_Number)hi))
-		return luaL_error(L, "recs_neighbors: %s[%d] is out of range",
-				  what, (int)i);
-	v = (lua_Integer)d;
-	if ((lua_Number)v != d)
-		return luaL_error(L, "recs_neighbors: %s[%d] is not an integer",
-				  what, (int)i);
-	return v;
-}
 
 
 
@@ -324,20 +302,14 @@ static int recs_neighbors(lua_State *L)
 	feat = recs_buffer(L, rows, sizeof *feat);
 	w = recs_buffer(L, rows, sizeof *w);
 	for (r = 0; r < rows; r++) {
-		ent[r] = (int32_t)index_at(L, 1, r + 1, 1, n_ent, "ent") - 1;
-		feat[r] = (int32_t)index_at(L, 2, r + 1, 1, (lua_Integer)rows, "feat") - 1;
+		ent[r] = (int32_t)pz_integer_at(L, "recs_neighbors", 1, (lua_Integer)r + 1, 1, n_ent, "ent") - 1;
+		feat[r] = (int32_t)pz_integer_at(L, "recs_neighbors", 2, (lua_Integer)r + 1, 1, (lua_Integer)rows, "feat") - 1;
 		if ((size_t)feat[r] + 1 > n_feat)
 			n_feat = (size_t)feat[r] + 1;
 		w[r] = 1;
 		if (has_weight) {
-			double x;
+			double x = pz_number_at(L, "recs_neighbors", 3, (lua_Integer)r + 1, "weight");
 
-			lua_rawgeti(L, 3, (int)(r + 1));
-			if (lua_type(L, -1) != LUA_TNUMBER)
-				return luaL_error(L, "recs_neighbors: weight[%d] is not a number",
-						  (int)(r + 1));
-			x = lua_tonumber(L, -1);
-			lua_pop(L, 1);
 			if (!(x >= -1e12 && x <= 1e12))
 				return luaL_error(L, "recs_neighbors: weight[%d] is not finite",
 						  (int)(r + 1));
