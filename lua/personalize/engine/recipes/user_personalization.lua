@@ -116,6 +116,20 @@ local function int_hyper(config, name, lo, hi)
   return max(lo, min(hi, floor(hyper(config, name))))
 end
 
+-- The rows a C kernel of personalize.engine.core (ease, transitions)
+-- computes from the index's histories (in place when built in C, else
+-- from its Lua arrays), similarities rounded to 3 digits.
+local function kernel_rows(kernel, ix, weighted, opts)
+  local off, nbr, sim
+  if ix.c then
+    off, nbr, sim = kernel(ix.c, opts)
+  else
+    off, nbr, sim = kernel(ix.hist_off, ix.hist, weighted and ix.hist_w or nil, #ix.items, opts)
+  end
+  for q = 1, #sim do sim[q] = common.round(sim[q], 3) end
+  return { off = off, nbr = nbr, sim = sim }
+end
+
 -- The EASE rows (see the header), or empty rows when ease_items is 0.
 local function ease_rows(ix, config, weighted)
   local n_items = int_hyper(config, "ease_items", 0, 10000)
@@ -127,14 +141,7 @@ local function ease_rows(ix, config, weighted)
   local opts = { lambda = max(1e-6, hyper(config, "ease_lambda")), max_items = n_items,
                  k = int_hyper(config, "ease_neighbors", 1, 1000), signed = true, weighted = weighted,
                  max_per_user = _M.EASE_MAX_PER_USER }
-  local off, nbr, sim
-  if ix.c then
-    off, nbr, sim = engine_core.ease(ix.c, opts)
-  else
-    off, nbr, sim = engine_core.ease(ix.hist_off, ix.hist, weighted and ix.hist_w or nil, #ix.items, opts)
-  end
-  for q = 1, #sim do sim[q] = common.round(sim[q], 3) end
-  return { off = off, nbr = nbr, sim = sim }
+  return kernel_rows(engine_core.ease, ix, weighted, opts)
 end
 
 -- The transition rows (see the header): what follows an item in the
@@ -142,14 +149,7 @@ end
 local function transition_rows(ix, config, weighted)
   local opts = { window = int_hyper(config, "sequence_window", 0, 100),
                  k = int_hyper(config, "sequence_neighbors", 1, 1000), weighted = weighted }
-  local off, nbr, sim
-  if ix.c then
-    off, nbr, sim = engine_core.transitions(ix.c, opts)
-  else
-    off, nbr, sim = engine_core.transitions(ix.hist_off, ix.hist, weighted and ix.hist_w or nil, #ix.items, opts)
-  end
-  for q = 1, #sim do sim[q] = common.round(sim[q], 3) end
-  return { off = off, nbr = nbr, sim = sim }
+  return kernel_rows(engine_core.transitions, ix, weighted, opts)
 end
 
 -- opts.cosine_only: only the cosine rows (aws-item-affinity reads no more).
