@@ -35,27 +35,33 @@ end
 --   first_time[k]: the item's first interaction; t_min, t_max over all rows
 -- Rows whose event weight is 0 or less are left out.
 -- From prepared data holding `hist` (training.prepare's histories built
--- in C) the index also has `c`, that history, and builds hist_off, hist,
--- hist_w and hist_time as Lua arrays only when a recipe reads them.
+-- in C) the index also has `c`, that history, and builds the per-user
+-- members (users, user_index, hist_off, hist, hist_w, hist_time) as Lua
+-- tables only when a recipe reads them: the recipes that train from `c`
+-- never hold a Lua value per user or per interaction.
 local HIST_ARRAYS = { hist_off = 1, hist = 2, hist_w = 3, hist_time = 4 }
 
 local function index_of_hist(h)
   local st = h:stats()
-  local items, users = h:item_ids(), h:user_ids()
-  local item_index, user_index = {}, {}
+  local items = h:item_ids()
+  local item_index = {}
   for k, id in ipairs(items) do item_index[id] = k end
-  for k, id in ipairs(users) do user_index[id] = k end
   local distinct, total, first_time = h:item_counts()
   local ix = {
-    items = items, item_index = item_index, users = users, user_index = user_index,
+    items = items, item_index = item_index,
     distinct = distinct, total = total, first_time = first_time,
     t_min = st.t_min, t_max = st.t_max, n_events = st.events,
     repeat_share = st.events > 0 and (st.events - st.pairs) / st.events or 0,
     c = h,
   }
   return setmetatable(ix, { __index = function(t, key)
-    if not HIST_ARRAYS[key] then return nil end
-    t.hist_off, t.hist, t.hist_w, t.hist_time = h:rows()
+    if key == "users" or key == "user_index" then
+      local users, user_index = h:user_ids(), {}
+      for k, id in ipairs(users) do user_index[id] = k end
+      t.users, t.user_index = users, user_index
+    elseif HIST_ARRAYS[key] then
+      t.hist_off, t.hist, t.hist_w, t.hist_time = h:rows()
+    end
     return rawget(t, key)
   end })
 end
